@@ -1,0 +1,35 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Atomic file writes that never expose content under looser permissions."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import typing as t
+
+
+def read_text(path: str) -> t.Optional[str]:
+    """The file's text, or None if it does not exist."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_atomic(path: str, content: str, mode: int) -> None:
+    """Replace ``path`` by a file holding ``content`` that has ``mode`` from its first byte on."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".ffmesh-", dir=directory)
+    try:
+        os.fchmod(handle, mode)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -1,0 +1,159 @@
+#!/usr/bin/python
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: keypair
+short_description: Generate and keep a fastd, WireGuard or tinc key pair on the managed host
+version_added: 0.1.0
+description:
+  - Creates the private key file of a mesh VPN daemon on the managed host if it does not exist
+    and returns the public key. An existing valid key is kept, so a second run reports no change.
+  - The private key never leaves the host and never appears in the module's output. The file is
+    written with mode C(0600) from its first byte and moved into place atomically.
+  - fastd and WireGuard public keys are derived in pure Python; they equal what C(fastd --show-key)
+    and C(wg pubkey) derive from the same secret.
+author:
+  - ffmesh.gateway contributors
+attributes:
+  check_mode:
+    support: full
+    description: In check mode nothing is written; a missing key is reported as a change and
+      RV(public_key) is then null.
+  diff_mode:
+    support: full
+    description: The diff shows the public key before and after, never the private key.
+  idempotent:
+    support: full
+options:
+  type:
+    description:
+      - C(fastd) writes C(secret "<hex>";), a file fastd can C(include). A bare hex secret is read too.
+      - C(wireguard) writes the base64 private key, as C(wg genkey) does.
+      - C(tinc) writes a PKCS#1 PEM RSA private key for tinc 1.0; RV(public_key) is the PKCS#1 PEM
+        public key that belongs into the host file of every peer.
+    type: str
+    required: true
+    choices: [fastd, wireguard, tinc]
+  path:
+    description: The private key file. Its directory must exist.
+    type: path
+    required: true
+  size:
+    description: RSA key size in bits; only for O(type=tinc).
+    type: int
+    default: 2048
+  force:
+    description:
+      - Replace the key even if a valid one exists (key rotation). Every peer needs the new
+        public key afterwards, so run the key exchange in the same play.
+      - Without O(force), a file that exists but holds no valid key is an error and stays untouched.
+    type: bool
+    default: false
+requirements:
+  - cryptography (for O(type=tinc) only)
+seealso:
+  - module: ffmesh.gateway.public_key_store
+  - module: ffmesh.gateway.peer_files
+"""
+
+EXAMPLES = r"""
+- name: Make the gateway's fastd key
+  ffmesh.gateway.keypair:
+    type: fastd
+    path: /freifunk/fastd/secret.conf
+  register: fastd_key
+
+- name: Make the tinc RSA key pair
+  ffmesh.gateway.keypair:
+    type: tinc
+    path: /freifunk/tinc/rsa_key.priv
+  register: tinc_key
+
+- name: Show the WireGuard public key
+  ffmesh.gateway.keypair:
+    type: wireguard
+    path: /etc/wireguard/wg0.key
+  register: wg_key
+- ansible.builtin.debug:
+    msg: "{{ wg_key.public_key }}"
+"""
+
+RETURN = r"""
+public_key:
+  description: The public key; hex for fastd, base64 for WireGuard, PKCS#1 PEM for tinc.
+    Null in check mode when the key does not exist yet.
+  returned: always
+  type: str
+  sample: 4064ca1873cae00358d045472edd29c26c0ed96eaf335ad2a647d19bfee6f2cc
+path:
+  description: The private key file.
+  returned: always
+  type: str
+  sample: /freifunk/fastd/secret.conf
+"""
+
+import os
+import stat
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ffmesh.gateway.plugins.module_utils import _files, _keys
+
+PRIVATE_MODE = 0o600
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "type": {"type": "str", "required": True, "choices": list(_keys.KEY_TYPES)},
+            "path": {"type": "path", "required": True},
+            "size": {"type": "int", "default": _keys.TINC_KEY_SIZE},
+            "force": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    key_type, path = module.params["type"], module.params["path"]
+    if key_type == "tinc" and not _keys.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"))
+    if key_type == "tinc" and module.params["size"] < 2048:
+        module.fail_json(msg=f"size={module.params['size']}: tinc keys need at least 2048 bits")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        module.fail_json(msg=f"the directory of {path} does not exist; create it first", path=path)
+
+    existing = _files.read_text(path)
+    old_public = None
+    if existing is not None:
+        try:
+            old_public = _keys.public_key(key_type, existing)
+        except _keys.KeyFormatError as exc:
+            if not module.params["force"]:
+                module.fail_json(
+                    msg=f"{path} exists but is not a {key_type} private key ({exc}); "
+                    "move it away or set force=true to replace it",
+                    path=path,
+                )
+
+    result = {"changed": False, "path": path, "public_key": old_public}
+    if old_public is None or module.params["force"]:
+        result["changed"] = True
+        result["public_key"] = None
+        if not module.check_mode:
+            private, result["public_key"] = _keys.generate(key_type, module.params["size"])
+            _files.write_atomic(path, private, PRIVATE_MODE)
+    elif stat.S_IMODE(os.stat(path).st_mode) != PRIVATE_MODE:
+        result["changed"] = True
+        if not module.check_mode:
+            os.chmod(path, PRIVATE_MODE)
+    if module._diff:
+        result["diff"] = {
+            "before": f"public_key: {old_public}\n",
+            "after": f"public_key: {result['public_key'] or '(new key)'}\n",
+        }
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
