@@ -1,0 +1,79 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of the key exchange: see plugins/modules/public_key_store.py for the docs."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import yaml
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.ffmesh.gateway.plugins.module_utils import _files, _keys, _peers
+
+ARGUMENT_SPEC = {
+    "store": {"type": "path", "required": True},
+    "mesh": {"type": "str", "required": True},
+    "key_type": {"type": "str", "required": True, "choices": list(_keys.KEY_TYPES)},
+    "keys": {"type": "dict", "required": True},
+    "members": {"type": "list", "elements": "str", "required": True},
+}
+_MESH_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+RECORD_HEADER = (
+    "# Public keys of the hosts of one mesh, kept by ffmesh.gateway.public_key_store.\n"
+    "# Keep this file with the inventory (for example in git): runs with --limit read the\n"
+    "# keys of the other hosts from here.\n"
+)
+
+
+def _load(path: str, key_type: str) -> dict:
+    text = _files.read_text(path)
+    if text is None:
+        return {}
+    try:
+        record = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise AnsibleActionFail(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(record, dict) or not all(isinstance(v, str) for v in record.values()):
+        raise AnsibleActionFail(f"{path} must map host names to {key_type} public keys")
+    return record
+
+
+def _dump(record: dict) -> str:
+    return RECORD_HEADER + yaml.safe_dump(record, default_flow_style=False, sort_keys=True)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if not _MESH_NAME.match(args["mesh"]):
+            raise AnsibleActionFail(f"mesh={args['mesh']!r} may only hold letters, digits, _ and -")
+        if not os.path.isabs(args["store"]):
+            raise AnsibleActionFail(f"store={args['store']!r} must be an absolute path, for example \"{{{{ inventory_dir }}}}/public_keys\"")
+        path = os.path.join(args["store"], f"{args['mesh']}.yml")
+        before = _load(path, args["key_type"])
+        try:
+            after = _peers.merge_key_record(args["key_type"], before, args["keys"], args["members"])
+        except _peers.PeerError as exc:
+            raise AnsibleActionFail(f"mesh {args['mesh']}: {exc}") from exc
+
+        result["changed"] = after != before
+        result["peers"] = after
+        result["record"] = path
+        result["added"] = sorted(set(after) - set(before))
+        result["removed"] = sorted(set(before) - set(after))
+        result["updated"] = sorted(host for host in set(after) & set(before) if after[host] != before[host])
+        if result["changed"] and not self._task.check_mode:
+            os.makedirs(args["store"], mode=0o755, exist_ok=True)
+            _files.write_atomic(path, _dump(after), 0o644)
+        if self._task.diff:
+            result["diff"] = {"before_header": path, "after_header": path,
+                              "before": _dump(before) if before else "", "after": _dump(after)}
+        return result

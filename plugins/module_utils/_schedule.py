@@ -1,0 +1,89 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Staggered job times: no two gateways run the same job in the same slot.
+
+Seed 001 (Freifunk Mainz/Wiesbaden) asks for a scheme that derives a unique weekday, hour and
+minute from the gateway number, so that a bad update never breaks all gateways at once, and
+that with few gateways every weekday still has one gateway running the weekly update.
+
+A window of ``window_hours`` starting at ``start_hour`` is cut into slots of ``spacing``
+minutes. Weekly jobs spread gateways over the weekdays first (number mod 7), then over the
+slots of the window; daily jobs use the slots of the window; hourly jobs the minutes of the hour.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+PERIODS = ("hourly", "daily", "weekly")
+WEEKDAY_NAMES = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # cron numbering: 0 = Sunday
+
+
+class ScheduleError(ValueError):
+    """A gateway number or window that cannot give a unique slot."""
+
+
+def capacity(period: str, window_hours: int = 1, spacing: int = 15) -> int:
+    """How many gateways get distinct slots."""
+    if period not in PERIODS:
+        raise ScheduleError(f"period {period!r} must be one of {', '.join(PERIODS)}")
+    if not 1 <= spacing <= 60 or 60 % spacing:
+        raise ScheduleError(f"spacing {spacing} must divide an hour (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
+    if not 1 <= window_hours <= 24:
+        raise ScheduleError(f"window_hours {window_hours} must be 1 to 24")
+    if period == "hourly":
+        return 60 // spacing
+    slots = window_hours * 60 // spacing
+    return slots * 7 if period == "weekly" else slots
+
+
+def slot(
+    number: int,
+    period: str = "weekly",
+    start_hour: int = 3,
+    window_hours: int = 1,
+    spacing: int = 15,
+    gateways: t.Optional[int] = None,
+) -> t.Dict[str, t.Any]:
+    """The slot of gateway ``number`` (0-based).
+
+    With ``gateways`` (the number of gateways, at most 7) a weekly job runs on every weekday
+    that is ``number`` modulo ``gateways``, so each weekday has exactly one gateway updating.
+    """
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise ScheduleError(f"gateway number {number!r} must be a non-negative integer")
+    if not 0 <= start_hour <= 23:
+        raise ScheduleError(f"start_hour {start_hour} must be 0 to 23")
+    room = capacity(period, window_hours, spacing)
+    if number >= room:
+        raise ScheduleError(
+            f"gateway number {number} has no slot of its own: a {period} window of {window_hours} h "
+            f"in steps of {spacing} min holds {room} gateways; widen window_hours or shorten spacing"
+        )
+    if gateways is not None and not number < gateways:
+        raise ScheduleError(f"gateway number {number} is not below the number of gateways {gateways}")
+
+    weekdays: t.List[int] = list(range(7))
+    if period == "weekly":
+        step = number // 7
+        if gateways is not None and gateways <= 7:
+            weekdays, step = [day for day in range(7) if day % gateways == number], 0
+        else:
+            weekdays = [number % 7]
+    else:
+        step = number
+    minutes = step * spacing
+    hour = None if period == "hourly" else (start_hour + minutes // 60) % 24
+    minute = minutes % 60
+
+    cron_hour = "*" if hour is None else str(hour)
+    cron_days = "*" if period != "weekly" else ",".join(str(day) for day in weekdays)
+    calendar_days = "" if period != "weekly" else ",".join(WEEKDAY_NAMES[day] for day in weekdays) + " "
+    calendar_hour = "*" if hour is None else f"{hour:02d}"
+    return {
+        "weekdays": weekdays,
+        "hour": hour,
+        "minute": minute,
+        "cron": f"{minute} {cron_hour} * * {cron_days}",
+        "on_calendar": f"{calendar_days}*-*-* {calendar_hour}:{minute:02d}:00",
+    }
