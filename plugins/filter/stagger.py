@@ -1,0 +1,85 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: stagger
+short_description: A job time of its own for every gateway
+version_added: 0.1.0
+description:
+  - Derives weekday, hour and minute of a recurring job from the gateway's number, so that no
+    two gateways run the same job in the same slot and a bad update never hits all gateways at
+    once (Freifunk Mainz/Wiesbaden's rule, seed 001).
+  - A window of O(window_hours) hours from O(start_hour) is cut into slots of O(spacing)
+    minutes. Weekly jobs take a weekday first (number mod 7), then a slot; daily jobs a slot;
+    hourly jobs a minute. A number beyond the window's capacity is an error.
+  - With O(gateways) (at most 7) a weekly job runs on every weekday that equals the number
+    modulo O(gateways), so every weekday has exactly one gateway running it.
+positional: period
+options:
+  _input:
+    description: The gateway's number, 0 or more (for example its group index).
+    type: int
+    required: true
+  period:
+    description: How often the job runs.
+    type: str
+    choices: [hourly, daily, weekly]
+    default: weekly
+  start_hour:
+    description: First hour of the window.
+    type: int
+    default: 3
+  window_hours:
+    description: Length of the window in hours.
+    type: int
+    default: 1
+  spacing:
+    description: Minutes between two gateways' slots; must divide 60.
+    type: int
+    default: 15
+  gateways:
+    description: Number of gateways, for weekly jobs that should run on every weekday somewhere.
+    type: int
+"""
+
+EXAMPLES = r"""
+- name: Weekly tinc update, every weekday on one gateway
+  ansible.builtin.cron:
+    name: update tinc conf
+    job: /usr/local/bin/update-tinc
+    weekday: "{{ (freifunk_group_index | ffmesh.gateway.stagger('weekly', gateways=groups['gateways'] | length)).weekdays | join(',') }}"
+    hour: "{{ (freifunk_group_index | ffmesh.gateway.stagger('weekly', gateways=groups['gateways'] | length)).hour }}"
+    minute: "{{ (freifunk_group_index | ffmesh.gateway.stagger('weekly', gateways=groups['gateways'] | length)).minute }}"
+
+- name: Daily snapshot as a systemd timer
+  ansible.builtin.debug:
+    msg: "OnCalendar={{ (freifunk_group_index | ffmesh.gateway.stagger('daily', start_hour=5)).on_calendar }}"
+  # index 2: OnCalendar=*-*-* 05:30:00
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - C(weekdays) (list, 0 = Sunday as in cron), C(hour) (null for hourly jobs), C(minute),
+      C(cron) (the five time fields of a crontab line) and C(on_calendar) (systemd.time).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ffmesh.gateway.plugins.module_utils import _schedule
+
+
+def stagger(number, period="weekly", start_hour=3, window_hours=1, spacing=15, gateways=None):
+    try:
+        return _schedule.slot(int(number), period, int(start_hour), int(window_hours), int(spacing),
+                              None if gateways is None else int(gateways))
+    except (_schedule.ScheduleError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"stagger: {exc}") from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"stagger": stagger}
