@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible_collections.ffmesh.gateway.plugins.module_utils._peer_limit import PeerLimitError, peer_limit
+from ansible_collections.ffmesh.gateway.plugins.module_utils._schedule import ScheduleError, capacity, slot
+
+
+def _times(entry):
+    """Minutes of the week at which the job runs."""
+    hours = range(24) if entry["hour"] is None else [entry["hour"]]
+    return {day * 1440 + hour * 60 + entry["minute"] for day in entry["weekdays"] for hour in hours}
+
+
+@given(
+    period=st.sampled_from(["hourly", "daily", "weekly"]),
+    start_hour=st.integers(0, 23),
+    window_hours=st.integers(1, 24),
+    spacing=st.sampled_from([1, 2, 5, 10, 15, 20, 30, 60]),
+)
+def test_no_two_gateways_share_a_slot(period, start_hour, window_hours, spacing):
+    room = capacity(period, window_hours, spacing)
+    seen = set()
+    for number in range(min(room, 200)):
+        times = _times(slot(number, period, start_hour, window_hours, spacing))
+        assert not times & seen
+        seen |= times
+
+
+@pytest.mark.parametrize("gateways", range(1, 8))
+def test_every_weekday_has_exactly_one_gateway(gateways):
+    days = [day for number in range(gateways) for day in slot(number, "weekly", gateways=gateways)["weekdays"]]
+    assert sorted(days) == list(range(7))
+
+
+def test_cron_and_on_calendar():
+    entry = slot(1, "weekly", start_hour=3, gateways=3)
+    assert entry["cron"] == "0 3 * * 1,4"
+    assert entry["on_calendar"] == "Mon,Thu *-*-* 03:00:00"
+    assert slot(9, "weekly")["cron"] == "15 3 * * 2"
+    assert slot(2, "daily", start_hour=5)["on_calendar"] == "*-*-* 05:30:00"
+    assert slot(3, "hourly", spacing=5)["cron"] == "15 * * * *"
+
+
+def test_window_crossing_midnight_wraps_the_hour():
+    assert slot(5, "daily", start_hour=23, window_hours=2)["cron"] == "15 0 * * *"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((28, "weekly"), "has no slot of its own: a weekly window of 1 h in steps of 15 min holds 28"),
+        ((0, "monthly"), "period 'monthly'"),
+        ((0, "daily", 3, 1, 7), "spacing 7 must divide an hour"),
+        ((-1,), "non-negative"),
+        ((3, "weekly", 3, 1, 15, 3), "not below the number of gateways 3"),
+    ],
+)
+def test_schedule_errors(args, message):
+    with pytest.raises(ScheduleError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        slot(*args)
+
+
+def test_peer_limit_seed_001_formula():
+    assert peer_limit(300, 3) == 110
+    assert peer_limit(301, 3) == 111  # rounded up: nobody is turned away by rounding
+    assert peer_limit(300, 3, configured_gateways=5, buffer=10) == 130
+    assert peer_limit(0, 1, buffer=0) == 0
+
+
+def test_peer_limit_hysteresis():
+    assert peer_limit(300, 3, current=105, min_change=10) == 105
+    assert peer_limit(300, 3, current=95, min_change=10) == 110
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"active_peers": -1, "active_gateways": 1},
+        {"active_peers": 10, "active_gateways": 0},
+        {"active_peers": 10, "active_gateways": 3, "configured_gateways": 2},
+        {"active_peers": 10, "active_gateways": True},
+    ],
+)
+def test_peer_limit_rejects_impossible_counts(kwargs):
+    with pytest.raises(PeerLimitError):
+        peer_limit(**kwargs)
+
+
+@given(peers=st.integers(0, 100000), active=st.integers(1, 50), offline=st.integers(0, 50), buffer=st.integers(0, 500))
+def test_active_gateways_together_admit_every_peer(peers, active, offline, buffer):
+    limit = peer_limit(peers, active, active + offline, buffer)
+    assert limit * active >= peers + buffer * active
