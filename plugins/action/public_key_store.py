@@ -52,7 +52,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         if not _MESH_NAME.match(args["mesh"]):
             raise AnsibleActionFail(f"mesh={args['mesh']!r} may only hold letters, digits, _ and -")
         if not os.path.isabs(args["store"]):

@@ -9,7 +9,7 @@ short_description: Everything a gateway's group index derives in a Freifunk mesh
 version_added: 0.1.0
 description:
   - Returns the mesh addresses, DHCP pool and MAC addresses of the gateway with group index
-    O(index). The defaults reproduce Freifunk Hennef's plan (seed 000) for 10.186.0.0/16:
+    O(index). The defaults reproduce Freifunk Hennef's plan (seed 000) for 10.186.0.0/16;
     batman at net[10 + index], the gateway's mesh address at net[256 + index], the recursor at
     net[266 + index], and a DHCP pool in the block of 4096 addresses at net[4096 * index].
   - Fails with a message naming the variable and value for a malformed net, MAC prefix or

@@ -99,7 +99,7 @@ def fastd_public_key(secret_hex: str) -> str:
 
 def wireguard_public_key(private_b64: str) -> str:
     """X25519 public key: the Montgomery u = (1 + y) / (1 - y) of clamp(private)*B."""
-    _, y = _scalar_base_mult(_clamp(base64.b64decode(private_b64, validate=True)))
+    dummy, y = _scalar_base_mult(_clamp(base64.b64decode(private_b64, validate=True)))
     u = (1 + y) * pow(1 - y, _P - 2, _P) % _P
     return base64.b64encode(u.to_bytes(32, "little")).decode("ascii")
 

@@ -19,15 +19,17 @@ description:
   - Re-running changes nothing and never duplicates rules; fewer instances remove the surplus
     rules; O(state=absent) removes everything the module made.
 author:
-  - ffmesh.gateway contributors
+  - ffmesh.gateway maintainers (@ffmesh)
 attributes:
   check_mode:
     support: full
+    description: Reports the commands it would run without running them.
   diff_mode:
     support: full
     description: The diff shows the managed rules before and after.
   idempotent:
     support: full
+    description: Compares the rules the kernel reports with the wanted ones and runs nothing when they agree.
 options:
   port:
     description: The public UDP port client routers connect to.
@@ -117,7 +119,7 @@ from ansible_collections.ffmesh.gateway.plugins.module_utils import _balancer
 
 
 def _listing(module: AnsibleModule, argv: list) -> "str | None":
-    rc, out, _ = module.run_command(argv)
+    rc, out, dummy = module.run_command(argv)
     return out if rc == 0 else None
 
 
@@ -200,7 +202,7 @@ def main() -> None:
     result = {
         "changed": bool(commands),
         "instance_ports": spec.instance_ports if present else [],
-        "commands": [shlex.join(argv) for argv, _ in commands],
+        "commands": [shlex.join(argv) for argv, dummy in commands],
     }
     if commands and not module.check_mode:
         for argv, data in commands:

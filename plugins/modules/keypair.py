@@ -16,7 +16,7 @@ description:
   - fastd and WireGuard public keys are derived in pure Python; they equal what C(fastd --show-key)
     and C(wg pubkey) derive from the same secret.
 author:
-  - ffmesh.gateway contributors
+  - ffmesh.gateway maintainers (@ffmesh)
 attributes:
   check_mode:
     support: full
@@ -27,6 +27,7 @@ attributes:
     description: The diff shows the public key before and after, never the private key.
   idempotent:
     support: full
+    description: An existing valid key is kept.
 options:
   type:
     description:

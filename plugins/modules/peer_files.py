@@ -15,14 +15,17 @@ description:
     so a host that left the inventory loses access. The directory must then hold nothing else.
   - Takes public keys only; feed it RV(ffmesh.gateway.public_key_store#module:peers).
 author:
-  - ffmesh.gateway contributors
+  - ffmesh.gateway maintainers (@ffmesh)
 attributes:
   check_mode:
     support: full
+    description: Reports the files it would write or remove.
   diff_mode:
     support: full
+    description: One diff per peer file.
   idempotent:
     support: full
+    description: Only files whose content differs are written.
 options:
   path:
     description: The peer directory, for example C(/freifunk/tinc/hosts). It is created (mode 0755) if missing.
@@ -44,8 +47,8 @@ options:
     required: true
   addresses:
     description:
-      - Peer name to the address (or list of addresses: IP addresses or host names) the peer
-        is reached at. Peers without an address only accept connections.
+      - Peer name to the address the peer is reached at, or a list of them; IP addresses or
+        host names. Peers without an address only accept connections.
     type: dict
     default: {}
   port:

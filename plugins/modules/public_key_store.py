@@ -18,17 +18,20 @@ description:
   - Only public keys pass through this action; it runs on the controller and needs no connection.
     Run it with C(run_once) so that every host of the play gets the same result.
 author:
-  - ffmesh.gateway contributors
+  - ffmesh.gateway maintainers (@ffmesh)
 attributes:
   action:
     support: full
+    description: Runs on the controller.
   check_mode:
     support: full
+    description: The record is not written.
   diff_mode:
     support: full
     description: The diff shows the record file before and after.
   idempotent:
     support: full
+    description: The record is only written when a key was added, changed or removed.
 options:
   store:
     description: Directory on the controller for the records, for example C({{ inventory_dir }}/public_keys).

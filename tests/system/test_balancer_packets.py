@@ -89,8 +89,8 @@ def test_flows_spread_evenly_and_stick(playbook, lab, backend):
 
 
 def test_rerun_never_duplicates_rules(playbook, lab):
-    gateway, _ = lab
-    for _ in range(3):
+    gateway = lab[0]
+    for dummy in range(3):
         assert playbook(_balancer_play(instances=2), LOCAL, netns=gateway).failed == 0
     rules = subprocess.run(["ip", "netns", "exec", gateway, "iptables", "-t", "nat", "-S"], capture_output=True, text=True, check=True).stdout
     assert rules.count("-j FFMESH_FASTD") == 1

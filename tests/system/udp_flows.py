@@ -23,8 +23,8 @@ def listen(ports: list) -> None:
         selector.register(sock, selectors.EVENT_READ, index)
     print("ready", flush=True)
     while True:
-        for key, _ in selector.select():
-            data, source = key.fileobj.recvfrom(2048)
+        for key, dummy in selector.select():
+            source = key.fileobj.recvfrom(2048)[1]
             key.fileobj.sendto(f"{key.data}".encode(), source)
 
 
@@ -35,9 +35,9 @@ def send(host: str, port: int, flows: int, rounds: int, first_source_port: int) 
         sock.bind(("0.0.0.0", first_source_port + flow))
         sock.settimeout(2)
         sockets.append(sock)
-    answers = [[] for _ in range(flows)]
+    answers = [[] for flow in range(flows)]
     sources = set()
-    for _ in range(rounds):
+    for dummy in range(rounds):
         for flow, sock in enumerate(sockets):
             sock.sendto(f"flow {flow}".encode(), (host, port))
             try:

@@ -115,10 +115,9 @@ OFFSETS = st.fixed_dictionaries(
 def test_accepted_plans_never_collide(mesh, data):
     """Whatever offsets are accepted, no address is used twice and no pool touches another address."""
     try:
-        first = address_plan(mesh, 0)
+        address_plan(mesh, 0)
     except AddressPlanError:
-        return
-    del first
+        return  # offsets without room for a single gateway are refused, as tested above
     count = data.draw(st.integers(1, 40))
     indexes = {}
     for index in range(count):
@@ -132,8 +131,8 @@ def test_accepted_plans_never_collide(mesh, data):
     assert len(fixed) == len(set(fixed))
     net = ipaddress.ip_network(mesh["ipv4_net"])
     pools = sorted((ipaddress.ip_address(p["dhcp_range"]["start"]), ipaddress.ip_address(p["dhcp_range"]["end"])) for p in plans.values())
-    for (start, end), (next_start, _) in zip(pools, pools[1:]):
-        assert end < next_start
+    for (start, end), following in zip(pools, pools[1:]):
+        assert end < following[0]
     for start, end in pools:
         assert net.network_address < start <= end < net.broadcast_address
         assert not any(start <= address <= end for address in fixed)

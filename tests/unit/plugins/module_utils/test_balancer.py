@@ -36,7 +36,7 @@ def test_duplicate_and_stale_jumps_are_removed():
     stale = "-A PREROUTING -p udp -m udp --dport 9999 -j FFMESH_FASTD"
     prerouting = [iptables_jump_rule(spec), iptables_jump_rule(spec), stale, "-A PREROUTING -j OTHER"]
     commands = plan_iptables(spec, "ipv4", True, iptables_chain_rules(spec), prerouting)
-    assert [argv for argv, _ in commands] == [
+    assert [argv for argv, dummy in commands] == [
         ["iptables", "-t", "nat", "-D", "PREROUTING", "-p", "udp", "-m", "udp", "--dport", "10000", "-j", "FFMESH_FASTD"],
         ["iptables", "-t", "nat", "-D", "PREROUTING", "-p", "udp", "-m", "udp", "--dport", "9999", "-j", "FFMESH_FASTD"],
     ]
@@ -61,7 +61,7 @@ def test_shrinking_replaces_the_chain_in_one_restore():
 def test_absent_removes_jumps_then_chain():
     spec = BalancerSpec(port=10000, instances=1)
     commands = plan_iptables(spec, "ipv4", False, iptables_chain_rules(spec), [iptables_jump_rule(spec)])
-    assert [argv[3] for argv, _ in commands] == ["-D", "-F", "-X"]
+    assert [argv[3] for argv, dummy in commands] == ["-D", "-F", "-X"]
     assert plan_iptables(spec, "ipv4", False, None, []) == []
     assert plan_nftables(spec, False, None) == []
 
