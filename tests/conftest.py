@@ -7,7 +7,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-COLLECTIONS = ROOT / "tests" / "output" / "collections"
+COLLECTIONS = ROOT / ".cache" / "collections"
 LINK = COLLECTIONS / "ansible_collections" / "ffmesh" / "gateway"
 
 LINK.parent.mkdir(parents=True, exist_ok=True)
