@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Prints how evenly ffmesh.gateway.fastd_balancer spreads client flows, for both backends and
 several instance counts, measured with real UDP flows between two network namespaces.
 
