@@ -123,17 +123,28 @@ def _listing(module: AnsibleModule, argv: list) -> "str | None":
     return out if rc == 0 else None
 
 
-def _current(module: AnsibleModule, spec: _balancer.BalancerSpec, backend: str) -> dict:
-    """What the kernel reports now, per family or for the table."""
+def _current(module: AnsibleModule, spec: _balancer.BalancerSpec, backend: str, present: bool) -> dict:
+    """What the kernel reports now, per family or for the table.
+
+    A family that is not wanted and whose nat table cannot be read (no ip6tables, IPv6 off)
+    holds nothing to remove.
+    """
     if backend == "nftables":
+        module.get_bin_path("nft", required=True)
         return {"table": _listing(module, ["nft", "list", "table", "inet", spec.name])}
     state = {}
     for family in _balancer.FAMILIES:
+        wanted = present and family in spec.families
         binary = _balancer.IPTABLES_BINARY[family]
-        chain = _listing(module, [binary, "-t", "nat", "-S", spec.chain])
-        prerouting = _listing(module, [binary, "-t", "nat", "-S", "PREROUTING"])
+        found = all(module.get_bin_path(tool, required=wanted) for tool in (binary, f"{binary}-restore"))
+        prerouting = _listing(module, [binary, "-t", "nat", "-S", "PREROUTING"]) if found else None
         if prerouting is None:
-            module.fail_json(msg=f"{binary} -t nat -S PREROUTING failed; is {binary} installed and the nat table usable?")
+            if wanted:
+                module.fail_json(msg=f"{binary} -t nat -S PREROUTING failed; is the nat table usable? "
+                                     f"Leave {family} out of families if this host does not balance it.")
+            state[family] = (None, [])
+            continue
+        chain = _listing(module, [binary, "-t", "nat", "-S", spec.chain])
         state[family] = (chain.splitlines() if chain is not None else None, prerouting.splitlines())
     return state
 
@@ -189,9 +200,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
 
     backend = params["backend"]
-    for tool in ["nft"] if backend == "nftables" else ["iptables", "iptables-restore", "ip6tables", "ip6tables-restore"]:
-        module.get_bin_path(tool, required=True)
-    before = _current(module, spec, backend)
+    before = _current(module, spec, backend, present)
     if backend == "nftables":
         commands = _balancer.plan_nftables(spec, present, before["table"])
     else:

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-LOCAL = {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}
+from harness import LOCAL
+
 ROUNDS = 10
 
 
@@ -69,6 +70,16 @@ def test_wg_pubkey_agrees(playbook, tmp_path):
     for index, public in enumerate(_public_keys(run)):
         private = (tmp_path / f"key{index}").read_text()
         assert subprocess.run(["wg", "pubkey"], input=private, capture_output=True, text=True, check=True).stdout.strip() == public
+
+
+def test_force_replaces_the_pair(playbook, tmp_path):
+    first = _public_keys(playbook(_keypair_play(tmp_path, "fastd", 1), LOCAL))
+    play = _keypair_play(tmp_path, "fastd", 1)
+    play[0]["tasks"][0]["ffmesh.gateway.keypair"]["force"] = True
+    forced = playbook(play, LOCAL)
+    assert forced.changed == 1
+    assert _public_keys(forced) != first
+    assert _public_keys(playbook(_keypair_play(tmp_path, "fastd", 1), LOCAL)) == _public_keys(forced)
 
 
 def test_broken_key_file_is_left_alone(playbook, tmp_path):

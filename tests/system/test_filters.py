@@ -1,0 +1,49 @@
+"""The filter plugins as playbooks call them: values, and errors that reach the user."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import LOCAL
+
+WG_KEY = "vSqlY5XCpaFXRHTKvLoT0Io5rG6zIQ+1i398kIBqKFI="
+EXPRESSIONS = {
+    "plan": "{{ {'ipv4_net': '10.186.0.0/16', 'mac_prefix': 'fe:ed:ca:fe:'} | ffmesh.gateway.address_plan(3) }}",
+    "plans": "{{ {'gw1': 0, 'gw2': '1'} | ffmesh.gateway.address_plan_check({'ipv4_net': '10.186.0.0/16'}) }}",
+    "slot": "{{ 1 | ffmesh.gateway.stagger('weekly', gateways=3) }}",
+    "limit": "{{ 300 | ffmesh.gateway.fastd_peer_limit(3, configured_gateways=4) }}",
+    "peers": "{{ {'a': '" + WG_KEY + "'} | ffmesh.gateway.wireguard_peers(endpoints={'a': '2001:db8::a'}) }}",
+}
+
+
+def _play(expressions: dict) -> list:
+    return [{"name": "filters", "hosts": "localhost", "gather_facts": False,
+             "tasks": [{"name": "evaluate", "ansible.builtin.set_fact": expressions}]}]
+
+
+def test_filter_values(playbook):
+    run = playbook(_play(EXPRESSIONS), LOCAL)
+    assert run.failed == 0, run.stdout[-3000:]
+    facts = run.results("evaluate")["localhost"]["ansible_facts"]
+    assert facts["plan"]["gateway_ipv4"] == "10.186.1.3" and facts["plan"]["tinc_mac"] == "fe:ed:ca:fe:03:01"
+    assert facts["plans"]["gw2"]["batman_ipv4"] == "10.186.0.11"
+    assert facts["slot"]["on_calendar"] == "Mon,Thu *-*-* 03:00:00"
+    assert int(facts["limit"]) == 120
+    assert facts["peers"] == f"# a\n[Peer]\nPublicKey = {WG_KEY}\nEndpoint = [2001:db8::a]:51820\n"
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("{{ {'gw1': 0, 'gw2': 0} | ffmesh.gateway.address_plan_check({'ipv4_net': '10.186.0.0/16'}) }}",
+         "address_plan_check: host gw2: freifunk_group_index = 0: it is already the index of host gw1"),
+        ("{{ {'ipv4_net': '10.186.0.0/16'} | ffmesh.gateway.address_plan(10) }}", "address_plan: index 10 does not fit"),
+        ("{{ 30 | ffmesh.gateway.stagger('weekly') }}", "stagger: gateway number 30 has no slot of its own"),
+        ("{{ 3 | ffmesh.gateway.fastd_peer_limit(0) }}", "fastd_peer_limit: active_gateways = 0"),
+        ("{{ {'a': 'nokey'} | ffmesh.gateway.wireguard_peers }}", "wireguard_peers: not a wireguard public key"),
+    ],
+)
+def test_filter_errors_reach_the_user(playbook, expression, message):
+    run = playbook(_play({"value": expression}), LOCAL)
+    assert run.failed == 1
+    assert message in run.stdout, run.stdout[-3000:]
