@@ -60,11 +60,14 @@ class ActionModule(ActionBase):
         path = os.path.join(args["store"], f"{args['mesh']}.yml")
         before = _load(path, args["key_type"])
         try:
-            after = _peers.merge_key_record(args["key_type"], before, args["keys"], args["members"])
+            after, pending = _peers.merge_key_record(
+                args["key_type"], before, args["keys"], args["members"], self._task.check_mode
+            )
         except _peers.PeerError as exc:
             raise AnsibleActionFail(f"mesh {args['mesh']}: {exc}") from exc
 
-        result["changed"] = after != before
+        result["changed"] = after != before or bool(pending)
+        result["pending"] = pending
         result["peers"] = after
         result["record"] = path
         result["added"] = sorted(set(after) - set(before))

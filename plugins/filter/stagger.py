@@ -49,9 +49,12 @@ EXAMPLES = r"""
   ansible.builtin.cron:
     name: update tinc conf
     job: /usr/local/bin/update-tinc
-    weekday: "{{ (freifunk_group_index | ffmesh.gateway.stagger('weekly', gateways=groups['gateways'] | length)).weekdays | join(',') }}"
-    hour: "{{ (freifunk_group_index | ffmesh.gateway.stagger('weekly', gateways=groups['gateways'] | length)).hour }}"
-    minute: "{{ (freifunk_group_index | ffmesh.gateway.stagger('weekly', gateways=groups['gateways'] | length)).minute }}"
+    weekday: "{{ update_slot.weekdays | join(',') }}"
+    hour: "{{ update_slot.hour }}"
+    minute: "{{ update_slot.minute }}"
+  vars:
+    # The position in the group numbers the gateways 0..n-1 without gaps.
+    update_slot: "{{ groups['gateways'].index(inventory_hostname) | ffmesh.gateway.stagger('weekly', gateways=groups['gateways'] | length) }}"
 
 - name: Daily snapshot as a systemd timer
   ansible.builtin.debug:
@@ -73,6 +76,8 @@ from ansible_collections.ffmesh.gateway.plugins.module_utils import _schedule
 
 
 def stagger(number, period="weekly", start_hour=3, window_hours=1, spacing=15, gateways=None):
+    if isinstance(number, bool):
+        raise AnsibleFilterError(f"stagger: gateway number {number!r} must be a non-negative integer")
     try:
         return _schedule.slot(int(number), period, int(start_hour), int(window_hours), int(spacing),
                               None if gateways is None else int(gateways))

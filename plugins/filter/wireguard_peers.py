@@ -57,14 +57,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _keys, _peers
+from ansible_collections.ffmesh.gateway.plugins.module_utils import _peers
 
 
 def wireguard_peers(public_keys, endpoints=None, port=51820, allowed_ips=None, exclude=None, persistent_keepalive=0):
     try:
         table = _peers.peer_table(public_keys, endpoints, int(port))
         return _peers.wireguard_peers(table, allowed_ips, exclude, int(persistent_keepalive))
-    except (_peers.PeerError, _keys.KeyFormatError) as exc:
+    except (_peers.PeerError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"wireguard_peers: {exc}") from exc
 
 

@@ -9,6 +9,7 @@ address at net[256 + i], the recursor at net[266 + i], and a DHCP pool inside th
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 try:
@@ -33,6 +34,9 @@ FASTD_MAC_BASE = 0x10
 MAX_FASTD_INSTANCES = 0x100 - FASTD_MAC_BASE
 
 
+_HEX_OCTET = re.compile(r"^[0-9a-fA-F]{2}$")
+
+
 class AddressPlanError(ValueError):
     """Input that cannot give a valid address plan; the message names the variable and value."""
 
@@ -50,14 +54,10 @@ def _network(value: t.Any, key: str, version: int) -> "netaddr.IPNetwork":
 
 
 def _mac_prefix(value: t.Any) -> t.List[int]:
-    text = str(value).strip().rstrip(":")
-    parts = text.split(":")
-    try:
-        octets = [int(part, 16) for part in parts]
-    except ValueError:
-        octets = []
-    if len(parts) != 4 or len(octets) != 4 or any(len(p) != 2 or not 0 <= o <= 255 for p, o in zip(parts, octets)):
+    parts = str(value).strip().rstrip(":").split(":")
+    if len(parts) != 4 or not all(_HEX_OCTET.match(part) for part in parts):
         raise AddressPlanError(f"mac_prefix = {value!r} must be four hex octets such as 'fe:ed:ca:fe:'")
+    octets = [int(part, 16) for part in parts]
     if octets[0] & 0x01:
         raise AddressPlanError(f"mac_prefix = {value!r} is a multicast prefix (lowest bit of the first octet set)")
     if not octets[0] & 0x02:
@@ -74,7 +74,7 @@ def _mac(prefix: t.Sequence[int], index: int, suffix: int) -> str:
 
 def _int_option(mesh: t.Mapping[str, t.Any], key: str, default: int, minimum: int) -> int:
     value = mesh.get(key, default)
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise AddressPlanError(f"{key} = {value!r} must be an integer")
     try:
         number = int(value)

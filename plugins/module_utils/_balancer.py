@@ -52,10 +52,11 @@ class BalancerSpec:
         if instances < 1:
             raise BalancerError(f"instances={instances}: at least one fastd instance is needed")
         first = port + 1 if first_instance_port is None else first_instance_port
-        if not 1 <= first or first + instances - 1 > 65535:
-            raise BalancerError(
-                f"first_instance_port={first} with instances={instances} gives ports beyond 65535"
-            )
+        origin = f"first_instance_port={first}" if first_instance_port is not None else f"the default first_instance_port (port+1={first})"
+        if first < 1:
+            raise BalancerError(f"{origin} is not a UDP port (1-65535)")
+        if first + instances - 1 > 65535:
+            raise BalancerError(f"{origin} with instances={instances} gives ports beyond 65535")
         if not _NAME.match(name):
             raise BalancerError(f"name={name!r} must be lower case letters, digits and _ (at most 28, starting with a letter)")
         if in_interface is not None and not _INTERFACE.match(in_interface):

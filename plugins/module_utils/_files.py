@@ -10,9 +10,9 @@ import typing as t
 
 
 def read_text(path: str) -> t.Optional[str]:
-    """The file's text, or None if it does not exist."""
+    """The file's text, or None if it does not exist; bytes that are not UTF-8 become U+FFFD."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read()
     except FileNotFoundError:
         return None

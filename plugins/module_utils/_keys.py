@@ -195,4 +195,4 @@ def validate_public_key(key_type: str, key: t.Any) -> str:
         return key.strip() + "\n"
     if key_type not in KEY_TYPES:
         raise ValueError(f"unknown key type {key_type!r}; known: {', '.join(KEY_TYPES)}")
-    raise KeyFormatError(f"not a {key_type} public key: {key[:80]!r}")
+    raise KeyFormatError(f"not a {key_type} public key ({len(key)} characters)")

@@ -57,11 +57,18 @@ def _addresses(name: str, peer: t.Mapping[str, t.Any]) -> t.List[str]:
     return addresses
 
 
+def _public_key(key_type: str, name: str, peer: t.Mapping[str, t.Any]) -> str:
+    try:
+        return _keys.validate_public_key(key_type, peer.get("public_key"))
+    except _keys.KeyFormatError as exc:
+        raise PeerError(f"peer {name}: {exc}") from exc
+
+
 def tinc_host_file(name: str, peer: t.Mapping[str, t.Any]) -> str:
     """A tinc 1.0 ``hosts/NAME`` file: addresses to connect to, port, RSA public key."""
     if not _TINC_NAME.match(name):
         raise PeerError(f"tinc node name {name!r} may only hold letters, digits and _; use inventory_hostname_short")
-    key = _keys.validate_public_key("tinc", peer.get("public_key"))
+    key = _public_key("tinc", name, peer)
     port = _port(name, peer, 655)
     lines = [HEADER]
     lines += [f"Address = {address} {port}\n" for address in _addresses(name, peer)]
@@ -71,7 +78,7 @@ def tinc_host_file(name: str, peer: t.Mapping[str, t.Any]) -> str:
 
 def fastd_peer_file(name: str, peer: t.Mapping[str, t.Any]) -> str:
     """A fastd peer file: the key, and where to reach the peer if it is known."""
-    key = _keys.validate_public_key("fastd", peer.get("public_key"))
+    key = _public_key("fastd", name, peer)
     port = _port(name, peer, None)
     lines = [HEADER, f'key "{key}";\n']
     for address in _addresses(name, peer):
@@ -95,11 +102,11 @@ def peer_table(
     addresses: t.Optional[t.Mapping[str, t.Any]] = None,
     port: t.Optional[int] = None,
 ) -> t.Dict[str, t.Dict[str, t.Any]]:
-    """Peer name -> {public_key, address, port}, from the key record and per-peer addresses."""
+    """Peer name -> {public_key, address, port}, from the key record and per-peer addresses.
+
+    Addresses of names without a key are not used: in check mode a new host has no key yet.
+    """
     addresses = addresses or {}
-    strays = sorted(set(addresses) - set(public_keys))
-    if strays:
-        raise PeerError(f"addresses given for {strays}, which have no public key")
     table: t.Dict[str, t.Dict[str, t.Any]] = {}
     for name in sorted(public_keys):
         table[name] = {"public_key": public_keys[name], "address": addresses.get(name)}
@@ -127,7 +134,7 @@ def wireguard_peers(
         if name == exclude:
             continue
         peer = dict(peers[name], allowed_ips=allowed_ips.get(name), persistent_keepalive=persistent_keepalive)
-        lines = [f"# {name}", "[Peer]", f"PublicKey = {_keys.validate_public_key('wireguard', peer.get('public_key'))}"]
+        lines = [f"# {name}", "[Peer]", f"PublicKey = {_public_key('wireguard', name, peer)}"]
         allowed = peer.get("allowed_ips") or []
         for network in [allowed] if isinstance(allowed, str) else allowed:
             try:
@@ -142,8 +149,11 @@ def wireguard_peers(
         if addresses:
             port = _port(name, peer, 51820)
             lines.append(f"Endpoint = {endpoint(addresses[0], port)}")
-        if peer.get("persistent_keepalive"):
-            lines.append(f"PersistentKeepalive = {int(peer['persistent_keepalive'])}")
+        keepalive = peer.get("persistent_keepalive") or 0
+        if isinstance(keepalive, bool) or not isinstance(keepalive, int) or not 0 <= keepalive <= 65535:
+            raise PeerError(f"persistent_keepalive {keepalive!r} must be 0 to 65535 seconds")
+        if keepalive:
+            lines.append(f"PersistentKeepalive = {keepalive}")
         sections.append("\n".join(lines) + "\n")
     return "\n".join(sections)
 
@@ -153,19 +163,30 @@ def merge_key_record(
     record: t.Mapping[str, str],
     reported: t.Mapping[str, t.Any],
     members: t.Sequence[str],
-) -> t.Dict[str, str]:
-    """The new record of public keys of a mesh.
+    check_mode: bool = False,
+) -> t.Tuple[t.Dict[str, str], t.List[str]]:
+    """The new record of public keys of a mesh, and the hosts whose key is not known yet.
 
     ``record`` is what the controller kept from earlier runs, ``reported`` what the hosts of this
     run reported, ``members`` every host of the mesh in the inventory. Hosts that left the
     inventory are dropped; members outside this run (``--limit``) keep their recorded key.
+    In check mode a host that has no key yet reports None: it keeps its recorded key if it has
+    one and is left out otherwise; either way it is named as pending.
     """
     unknown = sorted(set(reported) - set(members))
     if unknown:
         raise PeerError(f"hosts {unknown} reported {key_type} keys but are not members of the mesh")
-    merged = {}
+    merged: t.Dict[str, str] = {}
+    pending: t.List[str] = []
     for host in members:
         source = reported if host in reported else record
+        if source is reported and reported[host] is None:
+            if not check_mode:
+                raise PeerError(f"host {host} reported no {key_type} public key")
+            pending.append(host)
+            source = record
+            if host not in record:
+                continue
         if host in source:
             try:
                 merged[host] = _keys.validate_public_key(key_type, source[host])
@@ -177,4 +198,4 @@ def merge_key_record(
                 f"host {host} is a member of the mesh but its {key_type} public key is not on record; "
                 f"run the play once with {host} included (it is outside --limit or unreachable)"
             )
-    return dict(sorted(merged.items()))
+    return dict(sorted(merged.items())), pending

@@ -73,8 +73,13 @@ def slot(
     else:
         step = number
     minutes = step * spacing
-    hour = None if period == "hourly" else (start_hour + minutes // 60) % 24
     minute = minutes % 60
+    hour = None
+    if period != "hourly":
+        since_midnight = start_hour * 60 + minutes
+        hour = since_midnight // 60 % 24
+        # A window that runs past midnight continues on the next weekday.
+        weekdays = sorted((day + since_midnight // 1440) % 7 for day in weekdays) if period == "weekly" else weekdays
 
     cron_hour = "*" if hour is None else str(hour)
     cron_days = "*" if period != "weekly" else ",".join(str(day) for day in weekdays)

@@ -191,7 +191,8 @@ def main() -> None:
         spec = _balancer.BalancerSpec(
             port=params["port"],
             instances=params["instances"] if present else 1,
-            first_instance_port=params["first_instance_port"],
+            # Removal needs no instance ports; port 1 keeps any public port valid.
+            first_instance_port=params["first_instance_port"] if present else 1,
             name=params["name"],
             in_interface=params["in_interface"],
             families=params["families"],

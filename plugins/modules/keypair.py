@@ -39,7 +39,7 @@ options:
     required: true
     choices: [fastd, wireguard, tinc]
   path:
-    description: The private key file. Its directory must exist.
+    description: The private key file. Its directory must exist (in check mode it may be missing).
     type: path
     required: true
   size:
@@ -121,7 +121,9 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("cryptography"))
     if key_type == "tinc" and module.params["size"] < 2048:
         module.fail_json(msg=f"size={module.params['size']}: tinc keys need at least 2048 bits")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+    if os.path.isdir(path):
+        module.fail_json(msg=f"{path} is a directory; path is the private key file", path=path)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))) and not module.check_mode:
         module.fail_json(msg=f"the directory of {path} does not exist; create it first", path=path)
 
     existing = _files.read_text(path)

@@ -12,7 +12,8 @@ description:
   - Renders the files a VPN daemon reads its peers from, one per peer, from public keys and
     addresses, and writes those that differ.
   - With O(exclusive=true) (the default) files of peers that are no longer listed are removed,
-    so a host that left the inventory loses access. The directory must then hold nothing else.
+    so a host that left the inventory loses access. Only files this module wrote (they start
+    with its header line) are ever removed; anything else in the directory is left alone.
   - Takes public keys only; feed it RV(ffmesh.gateway.public_key_store#module:peers).
 author:
   - ffmesh.gateway maintainers (@ffmesh)
@@ -55,7 +56,7 @@ options:
     description: Port the peers listen on. Defaults to 655 for tinc; fastd needs it with O(addresses).
     type: int
   exclusive:
-    description: Remove files in O(path) that belong to no listed peer.
+    description: Remove the files this module wrote in O(path) for peers that are no longer listed.
     type: bool
     default: true
 seealso:
@@ -125,19 +126,21 @@ def main() -> None:
     except (_peers.PeerError, ValueError) as exc:
         module.fail_json(msg=str(exc))
 
-    existing = sorted(
-        name for name in (os.listdir(directory) if os.path.isdir(directory) else [])
-        if os.path.isfile(os.path.join(directory, name)) and not name.startswith(".")
-    )
+    ours = {}
+    for name in sorted(os.listdir(directory) if os.path.isdir(directory) else []):
+        path = os.path.join(directory, name)
+        content = _files.read_text(path) if os.path.isfile(path) and not os.path.islink(path) else None
+        if content is not None and content.startswith(_peers.HEADER):
+            ours[name] = content
     before, after, written = {}, {}, []
     for name, content in wanted.items():
-        current = _files.read_text(os.path.join(directory, name))
+        current = ours.get(name, _files.read_text(os.path.join(directory, name)))
         if current != content:
             written.append(name)
             before[name], after[name] = current or "", content
-    removed = [name for name in existing if name not in wanted] if module.params["exclusive"] else []
+    removed = [name for name in ours if name not in wanted] if module.params["exclusive"] else []
     for name in removed:
-        before[name], after[name] = _files.read_text(os.path.join(directory, name)) or "", ""
+        before[name], after[name] = ours[name], ""
 
     changed = bool(written or removed or not os.path.isdir(directory))
     if changed and not module.check_mode:

@@ -25,7 +25,8 @@ attributes:
     description: Runs on the controller.
   check_mode:
     support: full
-    description: The record is not written.
+    description: The record is not written. Hosts whose key M(ffmesh.gateway.keypair) would
+      only create are reported in RV(pending).
   diff_mode:
     support: full
     description: The diff shows the record file before and after.
@@ -96,6 +97,11 @@ added:
   elements: str
 removed:
   description: Hosts removed from the record because they left the mesh.
+  returned: success
+  type: list
+  elements: str
+pending:
+  description: In check mode, hosts whose key does not exist yet; they keep a recorded key or are left out of RV(peers).
   returned: success
   type: list
   elements: str

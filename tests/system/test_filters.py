@@ -40,7 +40,7 @@ def test_filter_values(playbook):
         ("{{ {'ipv4_net': '10.186.0.0/16'} | ffmesh.gateway.address_plan(10) }}", "address_plan: index 10 does not fit"),
         ("{{ 30 | ffmesh.gateway.stagger('weekly') }}", "stagger: gateway number 30 has no slot of its own"),
         ("{{ 3 | ffmesh.gateway.fastd_peer_limit(0) }}", "fastd_peer_limit: active_gateways = 0"),
-        ("{{ {'a': 'nokey'} | ffmesh.gateway.wireguard_peers }}", "wireguard_peers: not a wireguard public key"),
+        ("{{ {'a': 'nokey'} | ffmesh.gateway.wireguard_peers }}", "wireguard_peers: peer a: not a wireguard public key"),
     ],
 )
 def test_filter_errors_reach_the_user(playbook, expression, message):

@@ -74,3 +74,26 @@ def test_limit_without_a_record_fails_before_writing_peers(playbook, tmp_path):
     assert run.failed == 1
     assert "host gw2 is a member of the mesh but its tinc public key is not on record" in run.stdout
     assert not (tmp_path / "gw1" / "tinc" / "hosts").exists()
+
+
+def test_check_mode_on_fresh_gateways_writes_nothing(playbook, tmp_path):
+    run = _run(playbook, tmp_path, ["gw1", "gw2"], "--check", "--diff")
+    assert run.failed == 0, run.stdout[-3000:]
+    assert run.results("Record the tinc public keys and learn all gateways'")["gw1"]["pending"] == ["gw1", "gw2"]
+    assert not (tmp_path / "gw1").exists() and not (tmp_path / "public_keys").exists()
+
+
+def test_peer_files_only_remove_their_own_files(playbook, tmp_path):
+    hosts = tmp_path / "hosts"
+    hosts.mkdir()
+    (hosts / "rsa_key.priv").write_text("-----BEGIN RSA PRIVATE KEY-----\nsecret\n")
+    task = {"name": "peers", "ffmesh.gateway.peer_files": {"path": str(hosts), "format": "fastd",
+            "public_keys": {"gw1": "4064ca1873cae00358d045472edd29c26c0ed96eaf335ad2a647d19bfee6f2cc"}}}
+    play = [{"name": "peers", "hosts": "localhost", "gather_facts": False, "tasks": [task]}]
+    inventory = {"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}}
+    assert playbook(play, inventory).changed == 1
+    task["ffmesh.gateway.peer_files"]["public_keys"] = {"gw2": "99ce861ca7ffd1f805ab0bc95d0aa93374a4cfa5414f9c2a2eb28d544600e0c0"}
+    run = playbook(play, inventory, "--diff")
+    assert run.results("peers")["localhost"]["removed"] == ["gw1"]
+    assert sorted(p.name for p in hosts.iterdir()) == ["gw2", "rsa_key.priv"]
+    assert "secret" not in run.stdout

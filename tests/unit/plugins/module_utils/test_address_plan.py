@@ -71,6 +71,8 @@ def test_ipv6_counterparts():
         ({"ipv4_net": "10.186.0.0/16", "ipv6_net": "10.0.0.0/8"}, 0, "IPv6 expected"),
         ({"ipv4_net": "10.186.0.0/16", "mac_prefix": "fe:ed:ca"}, 0, "four hex octets"),
         ({"ipv4_net": "10.186.0.0/16", "mac_prefix": "ff:ed:ca:fe"}, 0, "multicast"),
+        ({"ipv4_net": "10.186.0.0/16", "mac_prefix": "fe:ed: a:-0"}, 0, "four hex octets"),
+        ({"ipv4_net": "10.186.0.0/16", "batman_offset": 10.9}, 0, "batman_offset = 10.9 must be an integer"),
         ({"ipv4_net": "10.186.0.0/16", "mac_prefix": "00:11:22:33"}, 0, "not locally administered"),
         ({"ipv4_net": "10.186.0.0/16", "dhcp_block_size": 1000}, 0, "power of two"),
         ({"ipv4_net": "10.186.0.0/16", "gateway_ofset": 3}, 0, "unknown mesh keys ['gateway_ofset']"),

@@ -76,7 +76,8 @@ def test_nft_table_uses_one_numgen_map():
     [
         ({"port": 0, "instances": 1}, "not a UDP port"),
         ({"port": 10000, "instances": 0}, "at least one"),
-        ({"port": 65535, "instances": 2}, "beyond 65535"),
+        ({"port": 65535, "instances": 1}, r"the default first_instance_port \(port\+1=65536\) with instances=1 gives ports beyond"),
+        ({"port": 10000, "instances": 1, "first_instance_port": 0}, "first_instance_port=0 is not a UDP port"),
         ({"port": 10000, "instances": 1, "name": "Bad-Name"}, "lower case"),
         ({"port": 10000, "instances": 1, "in_interface": "eth0; drop"}, "not an interface"),
         ({"port": 10000, "instances": 1, "families": ["ipv5"]}, "choose from"),

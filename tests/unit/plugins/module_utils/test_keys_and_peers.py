@@ -62,12 +62,12 @@ def test_tinc_host_file_and_fastd_peer_file():
     [
         ("tinc", "gw1.example.org", None, "tinc node name"),
         ("fastd", "../etc", FASTD_PAIRS[0][1], "not a safe file name"),
-        ("fastd", "gw1", "zz", "not a fastd public key"),
+        ("fastd", "gw1", "zz", r"peer gw1: not a fastd public key \(2 characters\)"),
     ],
 )
 def test_bad_peers(peer_format, name, key, message):
     key = key or _keys.generate("tinc")[1]
-    with pytest.raises((_peers.PeerError, _keys.KeyFormatError), match=message):
+    with pytest.raises(_peers.PeerError, match=message):
         _peers.render(peer_format, _peers.peer_table({name: key}))
 
 
@@ -78,11 +78,31 @@ def test_wireguard_sections_bracket_ipv6_and_skip_self():
     assert text == f"# b\n[Peer]\nPublicKey = {other}\nAllowedIPs = 10.0.0.2/32, fd00::2/128\nEndpoint = [2001:db8::b]:51821\nPersistentKeepalive = 25\n"
 
 
+def test_secrets_given_as_public_keys_are_not_echoed():
+    secret = "b8cb3bf51de3d3c4182e461e3228d0386c10768a22da9c08e37379f3ca9fe54d"
+    with pytest.raises(_peers.PeerError) as error:
+        _peers.render("fastd", _peers.peer_table({"gw1": f'secret "{secret}";'}))
+    assert secret not in str(error.value)
+
+
+def test_wireguard_keepalive_range():
+    with pytest.raises(_peers.PeerError, match="persistent_keepalive -3"):
+        _peers.wireguard_peers(_peers.peer_table({"a": WG_PAIR[1]}), persistent_keepalive=-3)
+
+
 def test_key_record_keeps_members_outside_the_run_and_drops_leavers():
     a, b, c = (_keys.generate("wireguard")[1] for dummy in range(3))
     record = {"gw1": a, "gw2": b, "gw9": c}
     merged = _peers.merge_key_record("wireguard", record, {"gw1": c}, ["gw1", "gw2"])
-    assert merged == {"gw1": c, "gw2": b}
+    assert merged == ({"gw1": c, "gw2": b}, [])
+
+
+def test_key_record_in_check_mode_names_hosts_without_key():
+    a, b = (_keys.generate("wireguard")[1] for dummy in range(2))
+    merged = _peers.merge_key_record("wireguard", {"gw2": b}, {"gw1": None, "gw2": None, "gw3": a}, ["gw1", "gw2", "gw3"], check_mode=True)
+    assert merged == ({"gw2": b, "gw3": a}, ["gw1", "gw2"])
+    with pytest.raises(_peers.PeerError, match="host gw1 reported no wireguard public key"):
+        _peers.merge_key_record("wireguard", {}, {"gw1": None}, ["gw1"])
 
 
 def test_key_record_refuses_members_without_key_and_strangers():

@@ -44,8 +44,11 @@ def test_cron_and_on_calendar():
     assert slot(3, "hourly", spacing=5)["cron"] == "15 * * * *"
 
 
-def test_window_crossing_midnight_wraps_the_hour():
+def test_window_crossing_midnight_wraps_the_hour_and_the_weekday():
     assert slot(5, "daily", start_hour=23, window_hours=2)["cron"] == "15 0 * * *"
+    # Sunday's window 23:00-01:00 reaches into Monday.
+    assert slot(28, "weekly", start_hour=23, window_hours=2)["on_calendar"] == "Mon *-*-* 00:00:00"
+    assert slot(1, "weekly", start_hour=23, window_hours=2, spacing=60, gateways=2)["cron"] == "0 23 * * 1,3,5"
 
 
 @pytest.mark.parametrize(
