@@ -56,7 +56,8 @@ _value:
     - C(index), C(ipv4_net), C(ipv4_prefixlen), C(batman_ipv4), C(gateway_ipv4),
       C(recursor_ipv4), C(dhcp_block) and C(dhcp_range) (C(start), C(end)).
     - With C(ipv6_net) also C(ipv6_net), C(ipv6_prefixlen), C(batman_ipv6), C(gateway_ipv6), C(recursor_ipv6).
-    - With C(mac_prefix) also C(tinc_mac) (prefix:index:01) and C(fastd_macs) (prefix:index:10+k).
+    - With C(mac_prefix) also C(bridge_mac) (prefix:index:00), C(tinc_mac) (prefix:index:01) and
+      C(fastd_macs) (prefix:index:10+k).
   type: dict
 """
 

@@ -29,6 +29,7 @@ DEFAULTS: t.Dict[str, int] = {
 FIXED_ADDRESSES = ("batman", "gateway", "recursor")
 MESH_KEYS = frozenset(("ipv4_net", "ipv6_net", "mac_prefix", "fastd_instances")) | frozenset(DEFAULTS)
 # Last MAC octet: interface role on the gateway; fastd instance k gets FASTD_MAC_BASE + k.
+BRIDGE_MAC_SUFFIX = 0x00
 TINC_MAC_SUFFIX = 0x01
 FASTD_MAC_BASE = 0x10
 MAX_FASTD_INSTANCES = 0x100 - FASTD_MAC_BASE
@@ -183,6 +184,7 @@ class MeshLayout:
             for name in FIXED_ADDRESSES:
                 plan[f"{name}_ipv6"] = str(self.ipv6_net[self.offsets[f"{name}_offset"] + index])
         if self.mac_prefix is not None:
+            plan["bridge_mac"] = _mac(self.mac_prefix, index, BRIDGE_MAC_SUFFIX)
             plan["tinc_mac"] = _mac(self.mac_prefix, index, TINC_MAC_SUFFIX)
             plan["fastd_macs"] = [_mac(self.mac_prefix, index, FASTD_MAC_BASE + k) for k in range(self.fastd_instances)]
         return plan

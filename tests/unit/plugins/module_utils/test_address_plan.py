@@ -25,6 +25,7 @@ def test_seed_000_plan_for_index_0_and_3():
         "recursor_ipv4": "10.186.1.10",
         "dhcp_block": "10.186.0.0/20",
         "dhcp_range": {"start": "10.186.2.0", "end": "10.186.15.255"},
+        "bridge_mac": "fe:ed:ca:fe:00:00",
         "tinc_mac": "fe:ed:ca:fe:00:01",
         "fastd_macs": ["fe:ed:ca:fe:00:10"],
     }
