@@ -48,13 +48,16 @@ class PlaybookRun:
         return sum(stats["failures"] + stats["unreachable"] for stats in self.output["stats"].values())
 
 
-def run_playbook(plays: list, inventory: dict, workdir: pathlib.Path, *args: str, netns: str | None = None) -> PlaybookRun:
-    (workdir / "playbook.yml").write_text(yaml.safe_dump(plays, sort_keys=False))
+def run_playbook(plays: list | pathlib.Path, inventory: dict, workdir: pathlib.Path, *args: str, netns: str | None = None) -> PlaybookRun:
+    """Run plays (a list, or the path of a playbook of the collection) against an inventory."""
+    playbook = plays if isinstance(plays, pathlib.Path) else workdir / "playbook.yml"
+    if not isinstance(plays, pathlib.Path):
+        playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
     (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
-    argv = [str(BIN / "ansible-playbook"), "-i", str(workdir / "inventory.yml"), str(workdir / "playbook.yml"), *args]
+    argv = [str(BIN / "ansible-playbook"), "-i", str(workdir / "inventory.yml"), str(playbook), *args]
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     return PlaybookRun(subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False))
