@@ -8,7 +8,7 @@ eval "$("$top/scripts/bootstrap")"
 cd "$top"
 inventory=inventories/lab
 ansible-playbook -i "$inventory" playbooks/lab_down.yml > /dev/null
-rm -rf "$inventory/public_keys"
+rm -rf "$HOME/.cache/ffmesh-lab/ffmesh-lab-public-keys"
 ansible-playbook -i "$inventory" playbooks/lab_up.yml > /dev/null
 
 run() {
