@@ -1,0 +1,111 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: container_command
+short_description: A daemon's command line under the native or the container runtime
+version_added: 0.1.0
+description:
+  - Returns O(_input) unchanged for the native runtime. For the container runtime it puts
+    C(podman run) or C(docker run) in front of it, with the given network, capabilities,
+    devices, environment and volumes. Volumes are mounted at the same path inside, so the
+    daemon's configuration is the same under both runtimes.
+  - With O(spec.check_file), every C(%s) in the command is replaced by that path and the file
+    C(%s) is mounted there read-only. That makes a task's C(validate) run the daemon's own
+    configuration check inside the daemon's image.
+  - With O(spec.name) and the Podman engine, C(--replace) lets the next start remove a container
+    left over from a crash.
+options:
+  _input:
+    description: The daemon's command line as it runs natively.
+    type: str
+    required: true
+  spec:
+    description: How the daemon runs.
+    type: dict
+    required: true
+    suboptions:
+      runtime:
+        description: C(native) or C(container).
+        type: str
+        default: native
+      engine:
+        description: C(podman) or C(docker).
+        type: str
+        default: podman
+      image:
+        description: The image reference, for example the C(ref) of P(ffmesh.gateway.container_image#filter).
+        type: str
+      name:
+        description: The container's name; systemd specifiers such as C(%i) may be part of it.
+        type: str
+      network:
+        description: C(host) (the daemon uses the host's interfaces) or C(none).
+        type: str
+        default: host
+      capabilities:
+        description: Capabilities to add.
+        type: list
+        elements: str
+      devices:
+        description: Device files to pass in.
+        type: list
+        elements: str
+      environment:
+        description: Environment variables.
+        type: dict
+      volumes:
+        description: Host paths mounted read-write at the same path.
+        type: list
+        elements: str
+      read_only_volumes:
+        description: Host paths mounted read-only at the same path.
+        type: list
+        elements: str
+      check_file:
+        description: Path inside the container where the file C(%s) is mounted read-only.
+        type: str
+"""
+
+EXAMPLES = r"""
+- name: Check a fastd configuration with the fastd of the image
+  ansible.builtin.template:
+    src: fastd.conf.j2
+    dest: /freifunk/fastd/fastd-0.conf
+    mode: "0600"
+    validate: "{{ 'fastd --verify-config --config %s' | ffmesh.gateway.container_command(check_spec) }}"
+  vars:
+    check_spec:
+      runtime: container
+      engine: podman
+      image: localhost/ffmesh-fastd:0123456789ab
+      network: none
+      read_only_volumes: [/freifunk/fastd]
+      check_file: /run/ffmesh-check/fastd.conf
+"""
+
+RETURN = r"""
+_value:
+  description: The command line, shell-quoted.
+  type: str
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.ffmesh.gateway.plugins.module_utils import _container
+
+
+def container_command(daemon_command, spec):
+    if not isinstance(daemon_command, str) or not isinstance(spec, dict):
+        raise AnsibleFilterError("container_command: expects a command string and a spec dict")
+    try:
+        return _container.command(daemon_command, spec)
+    except _container.ContainerSpecError as exc:
+        raise AnsibleFilterError(f"container_command: {exc}") from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"container_command": container_command}
