@@ -85,6 +85,9 @@ def command(daemon_command: str, spec: t.Mapping[str, t.Any]) -> str:
         raise ContainerSpecError(f"network {network!r} must be one of {', '.join(NETWORKS)}")
 
     argv = [f"/usr/bin/{engine}", "run", "--rm", "--network", network]
+    if engine == "podman":
+        # podman run is attached: the output reaches the unit's journal once, not twice.
+        argv += ["--log-driver", "none"]
     name = spec.get("name")
     if name is not None:
         # systemd specifiers such as %i may follow the fixed part of the name.

@@ -13,6 +13,8 @@ EXPRESSIONS = {
     "slot": "{{ 1 | ffmesh.gateway.stagger('weekly', gateways=3) }}",
     "limit": "{{ 300 | ffmesh.gateway.fastd_peer_limit(3, configured_gateways=4) }}",
     "peers": "{{ {'a': '" + WG_KEY + "'} | ffmesh.gateway.wireguard_peers(endpoints={'a': '2001:db8::a'}) }}",
+    "image": "{{ 'fastd' | ffmesh.gateway.container_image('docker.io/library/debian:trixie') }}",
+    "run": "{{ 'fastd -c %s' | ffmesh.gateway.container_command({'runtime': 'container', 'image': 'i:1', 'check_file': '/c'}) }}",
 }
 
 
@@ -30,6 +32,10 @@ def test_filter_values(playbook):
     assert facts["slot"]["on_calendar"] == "Mon,Thu *-*-* 03:00:00"
     assert int(facts["limit"]) == 120
     assert facts["peers"] == f"# a\n[Peer]\nPublicKey = {WG_KEY}\nEndpoint = [2001:db8::a]:51820\n"
+    # The role's own Containerfile, read from the installed collection.
+    assert "apt-get install" in facts["image"]["containerfile"] and " fastd " in facts["image"]["containerfile"]
+    assert facts["image"]["ref"].startswith("localhost/ffmesh-fastd:")
+    assert facts["run"].startswith("/usr/bin/podman run --rm --network host") and facts["run"].endswith("i:1 fastd -c /c")
 
 
 @pytest.mark.parametrize(
@@ -41,6 +47,10 @@ def test_filter_values(playbook):
         ("{{ 30 | ffmesh.gateway.stagger('weekly') }}", "stagger: gateway number 30 has no slot of its own"),
         ("{{ 3 | ffmesh.gateway.fastd_peer_limit(0) }}", "fastd_peer_limit: active_gateways = 0"),
         ("{{ {'a': 'nokey'} | ffmesh.gateway.wireguard_peers }}", "wireguard_peers: peer a: not a wireguard public key"),
+        ("{{ 'nosuchrole' | ffmesh.gateway.container_image('debian:trixie') }}",
+         "container_image: role 'nosuchrole' ships no Containerfile"),
+        ("{{ 'd' | ffmesh.gateway.container_command({'runtime': 'container', 'engine': 'lxc', 'image': 'i'}) }}",
+         "container_command: engine 'lxc' must be one of podman, docker"),
     ],
 )
 def test_filter_errors_reach_the_user(playbook, expression, message):
