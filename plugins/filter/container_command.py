@@ -12,9 +12,11 @@ description:
     C(podman run) or C(docker run) in front of it, with the given network, capabilities,
     devices, environment and volumes. Volumes are mounted at the same path inside, so the
     daemon's configuration is the same under both runtimes.
-  - With O(spec.check_file), every C(%s) in the command is replaced by that path and the file
-    C(%s) is mounted there read-only. That makes a task's C(validate) run the daemon's own
-    configuration check inside the daemon's image.
+  - With O(check_file), the line checks a configuration file instead. Every C(%s) in the command
+    is replaced by that path and the file C(%s) is mounted there read-only. That makes a task's
+    C(validate) run the daemon's own configuration check inside the daemon's image, derived from
+    the same O(spec) that runs the daemon, with every volume read-only, on O(check_network), without
+    name, addresses, capabilities, devices, environment or runtime directory.
   - With O(spec.name) and the Podman engine, C(--replace) lets the next start remove a container
     left over from a crash.
 options:
@@ -42,9 +44,15 @@ options:
         description: The container's name; systemd specifiers such as C(%i) may be part of it.
         type: str
       network:
-        description: C(host) (the daemon uses the host's interfaces) or C(none).
+        description:
+          - C(host) (the daemon uses the host's interfaces), C(none), or the name of an engine
+            network such as the mesh network of P(ffmesh.gateway.podman_network_definition#filter).
         type: str
         default: host
+      addresses:
+        description: The container's own IPv4 and IPv6 addresses on an engine O(spec.network).
+        type: list
+        elements: str
       capabilities:
         description: Capabilities to add.
         type: list
@@ -64,9 +72,16 @@ options:
         description: Host paths mounted read-only at the same path.
         type: list
         elements: str
-      check_file:
-        description: Path inside the container where the file C(%s) is mounted read-only.
+      runtime_directory:
+        description: The unit's C(RuntimeDirectory), for sockets; mounted read-write at the same path.
         type: str
+  check_file:
+    description: Path inside the container where the file C(%s) is mounted read-only.
+    type: str
+  check_network:
+    description: The network of the check, C(none) unless the check needs the host's interfaces.
+    type: str
+    default: none
 """
 
 EXAMPLES = r"""
@@ -75,15 +90,30 @@ EXAMPLES = r"""
     src: fastd.conf.j2
     dest: /freifunk/fastd/fastd-0.conf
     mode: "0600"
-    validate: "{{ 'fastd --verify-config --config %s' | ffmesh.gateway.container_command(check_spec) }}"
+    validate: >-
+      {{ 'fastd --verify-config --config %s'
+         | ffmesh.gateway.container_command(fastd_container, check_file='/run/ffmesh-check/fastd.conf') }}
   vars:
-    check_spec:
+    fastd_container:
       runtime: container
       engine: podman
       image: localhost/ffmesh-fastd:0123456789ab
-      network: none
+      name: ffmesh-fastd-%i
+      capabilities: [NET_ADMIN]
+      devices: [/dev/net/tun]
       read_only_volumes: [/freifunk/fastd]
-      check_file: /run/ffmesh-check/fastd.conf
+      runtime_directory: /run/ffmesh-fastd-%i
+
+- name: Run the recursor with a mesh address of its own
+  ansible.builtin.set_fact:
+    recursor_exec_start: "{{ '/usr/sbin/pdns_recursor --daemon=no' | ffmesh.gateway.container_command(recursor_container) }}"
+  vars:
+    recursor_container:
+      runtime: container
+      image: localhost/ffmesh-recursor:0123456789ab
+      name: ffmesh-recursor
+      network: freifunk-net
+      addresses: [10.186.1.10]
 """
 
 RETURN = r"""
@@ -97,11 +127,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ffmesh.gateway.plugins.module_utils import _container
 
 
-def container_command(daemon_command, spec):
+def container_command(daemon_command, spec, check_file=None, check_network="none"):
     if not isinstance(daemon_command, str) or not isinstance(spec, dict):
         raise AnsibleFilterError("container_command: expects a command string and a spec dict")
     try:
-        return _container.command(daemon_command, spec)
+        return _container.command(daemon_command, spec, check_file=check_file, check_network=check_network)
     except _container.ContainerSpecError as exc:
         raise AnsibleFilterError(f"container_command: {exc}") from exc
 

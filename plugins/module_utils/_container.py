@@ -3,9 +3,11 @@
 """The container runtime: image names and the command lines that run a daemon in a container.
 
 Every daemon role runs the same daemon command line under either runtime. The native runtime
-runs it as it is; the container runtime puts ``ENGINE run ...`` in front of it, with the host's
-network (the daemons create TAP devices and bind mesh addresses of the host) and the daemon's
+runs it as it is; the container runtime puts ``ENGINE run ...`` in front of it, with the daemon's
 state directory mounted at the same path, so configuration files never differ between runtimes.
+Daemons that create TAP devices or serve the mesh bridge use the host's network; a service with
+a mesh address of its own (the recursor) joins the engine's network on the mesh bridge, the
+seed's ``freifunk-net``, which :func:`podman_network` describes.
 
 Images are tagged with a hash of their Containerfile and base image: a changed recipe gets a new
 tag and is built; an unchanged one is found and reused, which keeps re-runs idempotent.
@@ -14,17 +16,17 @@ tag and is built; an unchanged one is found and reused, which keeps re-runs idem
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import shlex
 import typing as t
 
 RUNTIMES = ("native", "container")
 ENGINES = ("podman", "docker")
-NETWORKS = ("host", "none")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _SPEC_KEYS = frozenset(
-    ("runtime", "engine", "image", "name", "network", "capabilities", "devices", "environment",
-     "volumes", "read_only_volumes", "check_file")
+    ("runtime", "engine", "image", "name", "network", "addresses", "capabilities", "devices",
+     "environment", "volumes", "read_only_volumes", "runtime_directory")
 )
 
 
@@ -57,14 +59,37 @@ def _absolute(paths: list[str], key: str) -> list[str]:
     return paths
 
 
-def command(daemon_command: str, spec: t.Mapping[str, t.Any]) -> str:
+def _network_name(value: t.Any, key: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise ContainerSpecError(f"{key} {value!r} must be host, none or an engine network's name")
+    return value
+
+
+def _addresses(spec: t.Mapping[str, t.Any], network: str) -> list[str]:
+    addresses = _strings(spec, "addresses")
+    if addresses and network in ("host", "none"):
+        raise ContainerSpecError(f"addresses need an engine network, not network {network!r}")
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError as exc:
+            raise ContainerSpecError(f"addresses: {address!r} is not an IP address") from exc
+    return addresses
+
+
+def command(daemon_command: str, spec: t.Mapping[str, t.Any], check_file: str | None = None,
+            check_network: str = "none") -> str:
     """``daemon_command`` as the runtime in ``spec`` runs it.
 
     ``spec`` keys: runtime (native or container), engine (podman or docker), image, name,
-    network (host or none), capabilities, devices, environment (dict), volumes and
-    read_only_volumes (host paths, mounted at the same path), check_file (a path inside the
-    container: every ``%s`` in the command is replaced by it and ``%s`` is mounted there read-only,
-    for the ``validate`` of a task that writes a file).
+    network (host, none or an engine network), addresses (the container's own on that network),
+    capabilities, devices, environment (dict), volumes and read_only_volumes (host paths, mounted
+    at the same path), runtime_directory (the unit's RuntimeDirectory, mounted read-write).
+
+    With ``check_file``, the line checks a configuration file instead, for the ``validate`` of a
+    task that writes it: every ``%s`` in the command becomes ``check_file``, where ``%s`` is
+    mounted read-only, in the same image with every volume read-only, on ``check_network`` and
+    without name, addresses, capabilities, devices, environment or runtime directory.
     """
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
@@ -72,6 +97,12 @@ def command(daemon_command: str, spec: t.Mapping[str, t.Any]) -> str:
     runtime = spec.get("runtime", "native")
     if runtime not in RUNTIMES:
         raise ContainerSpecError(f"runtime {runtime!r} must be one of {', '.join(RUNTIMES)}")
+    if check_file is not None:
+        if "%s" not in daemon_command:
+            raise ContainerSpecError("check_file needs a command with %s where the file goes")
+        if not isinstance(check_file, str):
+            raise ContainerSpecError(f"check_file {check_file!r} must be an absolute path")
+        _absolute([check_file], "check_file")
     if runtime == "native":
         return daemon_command
     engine = spec.get("engine", "podman")
@@ -80,44 +111,106 @@ def command(daemon_command: str, spec: t.Mapping[str, t.Any]) -> str:
     image = spec.get("image")
     if not isinstance(image, str) or not image or any(c.isspace() for c in image):
         raise ContainerSpecError(f"image {image!r} must be an image reference without spaces")
-    network = spec.get("network", "host")
-    if network not in NETWORKS:
-        raise ContainerSpecError(f"network {network!r} must be one of {', '.join(NETWORKS)}")
+    network = _network_name(spec.get("network", "host"), "network")
+    addresses = _addresses(spec, network)
+    volumes = _absolute(_strings(spec, "volumes"), "volumes")
+    read_only_volumes = _absolute(_strings(spec, "read_only_volumes"), "read_only_volumes")
+    runtime_directory = spec.get("runtime_directory")
+    if runtime_directory is not None:
+        if not isinstance(runtime_directory, str):
+            raise ContainerSpecError(f"runtime_directory {runtime_directory!r} must be an absolute path")
+        _absolute([runtime_directory], "runtime_directory")
+    name = spec.get("name")
+    if name is not None and (not isinstance(name, str) or not _NAME.match(name.replace("%", ""))):
+        # systemd specifiers such as %i may follow the fixed part of the name.
+        raise ContainerSpecError(f"name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    capabilities = _strings(spec, "capabilities")
+    devices = _absolute(_strings(spec, "devices"), "devices")
+    environment = spec.get("environment") or {}
+    if not isinstance(environment, t.Mapping):
+        raise ContainerSpecError(f"environment must be a dict, not {environment!r}")
+
+    if check_file is not None:
+        network = _network_name(check_network, "check_network")
+        read_only_volumes = volumes + read_only_volumes
+        volumes, addresses, capabilities, devices, environment = [], [], [], [], {}
+        name = runtime_directory = None
 
     argv = [f"/usr/bin/{engine}", "run", "--rm", "--network", network]
     if engine == "podman":
         # podman run is attached: the output reaches the unit's journal once, not twice.
         argv += ["--log-driver", "none"]
-    name = spec.get("name")
     if name is not None:
-        # systemd specifiers such as %i may follow the fixed part of the name.
-        if not isinstance(name, str) or not _NAME.match(name.replace("%", "")):
-            raise ContainerSpecError(f"name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
         argv += ["--name", name]
         if engine == "podman":
             # A container left over from a crash must not block the next start.
             argv.append("--replace")
-    for capability in _strings(spec, "capabilities"):
+    for address in addresses:
+        argv += ["--ip6" if ":" in address else "--ip", address]
+    for capability in capabilities:
         argv += ["--cap-add", capability]
-    for device in _absolute(_strings(spec, "devices"), "devices"):
+    for device in devices:
         argv += ["--device", device]
-    environment = spec.get("environment") or {}
-    if not isinstance(environment, t.Mapping):
-        raise ContainerSpecError(f"environment must be a dict, not {environment!r}")
     for key in sorted(environment):
         argv += ["--env", f"{key}={environment[key]}"]
-    for path in _absolute(_strings(spec, "volumes"), "volumes"):
+    for path in volumes + ([runtime_directory] if runtime_directory else []):
         argv += ["--volume", f"{path}:{path}"]
-    for path in _absolute(_strings(spec, "read_only_volumes"), "read_only_volumes"):
+    for path in read_only_volumes:
         argv += ["--volume", f"{path}:{path}:ro"]
-    check_file = spec.get("check_file")
     if check_file is not None:
-        if "%s" not in daemon_command:
-            raise ContainerSpecError("check_file needs a command with %s where the file goes")
-        if not isinstance(check_file, str):
-            raise ContainerSpecError(f"check_file {check_file!r} must be an absolute path")
-        _absolute([check_file], "check_file")
         argv += ["--volume", f"%s:{check_file}:ro"]
         daemon_command = daemon_command.replace("%s", check_file)
     argv.append(image)
     return " ".join(shlex.quote(arg) for arg in argv) + " " + daemon_command
+
+
+def podman_network(name: str, interface: str, subnets: t.Sequence[t.Mapping[str, t.Any]],
+                   labels: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
+    """Podman's definition of an engine network on an existing bridge that podman leaves alone.
+
+    ``subnets``: each with ``subnet`` (the mesh network), ``gateway`` (this host's address on the
+    bridge, the containers' default route) and ``iprange``, the only addresses the network gives
+    to containers: the rest of the subnet belongs to the mesh (DHCP pools, other gateways). These
+    are the keys of Docker's ``ipam_config`` too, so one list describes the network to both.
+
+    Mode ``unmanaged`` (netavark 1.14, podman 5.4) attaches containers with a veth and sets their
+    addresses, but changes neither the bridge, nor sysctls, nor the firewall. ``podman network
+    create`` refuses a subnet that the host's bridge already has (containers/common#2322), which
+    on a mesh bridge it always does; podman reads this definition from its networks directory.
+    """
+    if not _NAME.match(name):
+        raise ContainerSpecError(f"network name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    if not isinstance(interface, str) or not re.match(r"^[A-Za-z0-9_.-]{1,15}$", interface):
+        raise ContainerSpecError(f"interface {interface!r} must be a network interface name")
+    if not subnets:
+        raise ContainerSpecError("a network needs at least one subnet")
+    definitions = []
+    for entry in subnets:
+        try:
+            subnet = ipaddress.ip_network(str(entry["subnet"]))
+            gateway = ipaddress.ip_address(str(entry["gateway"]))
+            iprange = ipaddress.ip_network(str(entry["iprange"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ContainerSpecError(f"subnet entry {dict(entry)!r} needs subnet, gateway and iprange: {exc}") from exc
+        if gateway not in subnet or not iprange.subnet_of(subnet):  # type: ignore[arg-type]
+            raise ContainerSpecError(f"gateway {gateway} and iprange {iprange} must be in subnet {subnet}")
+        if gateway in iprange:
+            raise ContainerSpecError(f"iprange {iprange} must not hold the gateway {gateway}")
+        definitions.append({
+            "subnet": str(subnet),
+            "gateway": str(gateway),
+            "lease_range": {"start_ip": str(iprange[0]), "end_ip": str(iprange[-1])},
+        })
+    return {
+        "name": name,
+        "id": hashlib.sha256(name.encode()).hexdigest(),
+        "driver": "bridge",
+        "network_interface": interface,
+        "subnets": definitions,
+        "ipv6_enabled": any(":" in d["subnet"] for d in definitions),
+        "internal": False,
+        "dns_enabled": False,
+        "options": {"mode": "unmanaged"},
+        "ipam_options": {"driver": "host-local"},
+        "labels": dict(labels or {}),
+    }

@@ -8,6 +8,7 @@ from ansible_collections.ffmesh.gateway.plugins.module_utils._container import (
     ContainerSpecError,
     command,
     image_reference,
+    podman_network,
 )
 
 BASE = "docker.io/library/debian:trixie"
@@ -45,15 +46,88 @@ def test_docker_has_neither_replace_nor_podman_log_settings():
 
 
 def test_check_file_takes_the_place_of_the_file_to_validate():
-    spec = {"runtime": "container", "image": "i:1", "network": "none", "read_only_volumes": ["/freifunk/fastd"],
-            "check_file": "/run/ffmesh-check/fastd.conf"}
-    line = command("fastd --verify-config --config %s", spec)
+    spec = {"runtime": "container", "image": "i:1", "read_only_volumes": ["/freifunk/fastd"]}
+    line = command("fastd --verify-config --config %s", spec, check_file="/run/ffmesh-check/fastd.conf")
     # ansible's validate substitutes the one %s left: the temporary file, mounted read-only.
     assert line.count("%s") == 1
     argv = shlex.split(line % "/root/.ansible/tmp/x/source")
     assert ("--volume", "/root/.ansible/tmp/x/source:/run/ffmesh-check/fastd.conf:ro") in list(zip(argv, argv[1:]))
     assert argv[-4:] == ["fastd", "--verify-config", "--config", "/run/ffmesh-check/fastd.conf"]
     assert ("--network", "none") in list(zip(argv, argv[1:]))
+
+
+def test_the_check_runs_in_the_daemons_image_with_nothing_but_its_state_read_only():
+    spec = {"runtime": "container", "engine": "podman", "image": "localhost/ffmesh-dhcpd:0123456789ab",
+            "name": "ffmesh-dhcpd", "network": "freifunk-net", "addresses": ["10.186.1.10"],
+            "capabilities": ["NET_RAW"], "devices": ["/dev/net/tun"], "environment": {"A": "1"},
+            "volumes": ["/freifunk/dhcpd"], "read_only_volumes": ["/freifunk/keys"],
+            "runtime_directory": "/run/ffmesh-dhcpd"}
+    argv = shlex.split(command("kea-dhcp4 -t %s", spec, check_file="/c", check_network="host") % "/tmp/f")
+    assert argv == ["/usr/bin/podman", "run", "--rm", "--network", "host", "--log-driver", "none",
+                    "--volume", "/freifunk/dhcpd:/freifunk/dhcpd:ro", "--volume", "/freifunk/keys:/freifunk/keys:ro",
+                    "--volume", "/tmp/f:/c:ro", "localhost/ffmesh-dhcpd:0123456789ab", "kea-dhcp4", "-t", "/c"]
+
+
+def test_runtime_directory_is_mounted_read_write_when_the_daemon_runs():
+    spec = {"runtime": "container", "image": "i:1", "read_only_volumes": ["/freifunk/fastd"],
+            "runtime_directory": "/run/ffmesh-fastd-%i"}
+    pairs = list(zip(*[iter(shlex.split(command("fastd", spec))[5:-2])] * 2))
+    assert ("--volume", "/run/ffmesh-fastd-%i:/run/ffmesh-fastd-%i") in pairs
+    assert ("--volume", "/freifunk/fastd:/freifunk/fastd:ro") in pairs
+
+
+def test_a_container_on_an_engine_network_gets_its_own_addresses():
+    spec = {"runtime": "container", "image": "i:1", "network": "freifunk-net",
+            "addresses": ["10.186.1.10", "fd00:186::10a"]}
+    argv = shlex.split(command("pdns_recursor", spec))
+    pairs = list(zip(argv, argv[1:]))
+    assert ("--network", "freifunk-net") in pairs
+    assert ("--ip", "10.186.1.10") in pairs and ("--ip6", "fd00:186::10a") in pairs
+
+
+def test_native_runtime_ignores_container_settings_but_still_checks_the_check_file():
+    assert command("kea -t %s", {"network": "freifunk-net"}, check_file="/c") == "kea -t %s"
+    with pytest.raises(ContainerSpecError, match="check_file needs a command with %s"):
+        command("kea", {}, check_file="/c")
+
+
+MESH_V4 = {"subnet": "10.186.0.0/16", "gateway": "10.186.1.0", "iprange": "10.186.1.10/32"}
+
+
+def test_podman_network_is_an_unmanaged_bridge_that_gives_out_only_the_range():
+    network = podman_network("freifunk-net", "br-mesh", [MESH_V4], {"managed-by": "test"})
+    assert network["network_interface"] == "br-mesh" and network["driver"] == "bridge"
+    assert network["options"] == {"mode": "unmanaged"}
+    assert network["subnets"] == [{"subnet": "10.186.0.0/16", "gateway": "10.186.1.0",
+                                   "lease_range": {"start_ip": "10.186.1.10", "end_ip": "10.186.1.10"}}]
+    assert network["dns_enabled"] is False and network["internal"] is False and network["ipv6_enabled"] is False
+    assert network["labels"] == {"managed-by": "test"}
+    # Podman's IDs are 64 hex digits; the same name gives the same ID, so rewriting changes nothing.
+    assert len(network["id"]) == 64 and network["id"] == podman_network("freifunk-net", "br-mesh", [MESH_V4])["id"]
+
+
+def test_podman_network_with_ipv6():
+    v6 = {"subnet": "fd00:186::/64", "gateway": "fd00:186::100", "iprange": "fd00:186::10a/128"}
+    network = podman_network("freifunk-net", "br-mesh", [MESH_V4, v6])
+    assert network["ipv6_enabled"] is True
+    assert network["subnets"][1]["lease_range"] == {"start_ip": "fd00:186::10a", "end_ip": "fd00:186::10a"}
+
+
+@pytest.mark.parametrize(
+    ("name", "interface", "subnets", "message"),
+    [
+        ("Freifunk Net", "br-mesh", [MESH_V4], "network name 'Freifunk Net'"),
+        ("freifunk-net", "br mesh", [MESH_V4], "interface 'br mesh'"),
+        ("freifunk-net", "br-mesh", [], "at least one subnet"),
+        ("freifunk-net", "br-mesh", [{"subnet": "10.186.0.0/16"}], "needs subnet, gateway and iprange"),
+        ("freifunk-net", "br-mesh", [dict(MESH_V4, gateway="10.187.0.1")], "must be in subnet 10.186.0.0/16"),
+        ("freifunk-net", "br-mesh", [dict(MESH_V4, iprange="10.187.0.0/24")], "must be in subnet"),
+        ("freifunk-net", "br-mesh", [dict(MESH_V4, iprange="10.186.1.0/24")], "must not hold the gateway 10.186.1.0"),
+    ],
+)
+def test_podman_network_refuses_bad_input(name, interface, subnets, message):
+    with pytest.raises(ContainerSpecError, match=message):
+        podman_network(name, interface, subnets)
 
 
 @pytest.mark.parametrize(
@@ -63,13 +137,15 @@ def test_check_file_takes_the_place_of_the_file_to_validate():
         ({"runtime": "container", "engine": "lxc", "image": "i"}, "engine 'lxc'"),
         ({"runtime": "container"}, "image None must be an image reference"),
         ({"runtime": "container", "image": "a b"}, "image 'a b'"),
-        ({"runtime": "container", "image": "i", "network": "bridge"}, "network 'bridge'"),
+        ({"runtime": "container", "image": "i", "network": "Bad Net"}, "network 'Bad Net' must be host, none or"),
+        ({"runtime": "container", "image": "i", "addresses": ["10.0.0.1"]}, "addresses need an engine network"),
+        ({"runtime": "container", "image": "i", "network": "n", "addresses": ["10.0.0"]}, "'10.0.0' is not an IP"),
+        ({"runtime": "container", "image": "i", "runtime_directory": "run"}, "runtime_directory: 'run'"),
         ({"runtime": "container", "image": "i", "volumes": ["relative"]}, "volumes: 'relative' must be an absolute path"),
         ({"runtime": "container", "image": "i", "volumes": ["/a:/b"]}, "without ':'"),
         ({"runtime": "container", "image": "i", "volumes": "/a"}, "volumes must be a list"),
         ({"runtime": "container", "image": "i", "name": "Bad Name"}, "name 'Bad Name'"),
         ({"runtime": "container", "image": "i", "environment": ["A=1"]}, "environment must be a dict"),
-        ({"runtime": "container", "image": "i", "check_file": "/c"}, "check_file needs a command with %s"),
         ({"runtime": "native", "volume": ["/a"]}, "unknown keys volume"),
     ],
 )
