@@ -140,6 +140,10 @@ def command(daemon_command: str, spec: t.Mapping[str, t.Any], check_file: str | 
     if engine == "podman":
         # podman run is attached: the output reaches the unit's journal once, not twice.
         argv += ["--log-driver", "none"]
+    else:
+        # Docker's default open-files limit can be 2^30 (Debian's docker.io 26.1.5): fastd then
+        # spent over 20 minutes of CPU in --verify-config. systemd's service limits instead.
+        argv += ["--ulimit", "nofile=1024:524288"]
     if name is not None:
         argv += ["--name", name]
         if engine == "podman":

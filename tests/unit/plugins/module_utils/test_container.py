@@ -45,6 +45,14 @@ def test_docker_has_neither_replace_nor_podman_log_settings():
     assert argv[-3:] == ["i:1", "tincd", "-D"]
 
 
+def test_docker_containers_get_the_open_files_limit_of_a_systemd_service():
+    spec = {"runtime": "container", "engine": "docker", "image": "i:1"}
+    for line in (command("fastd", spec), command("fastd --config %s", spec, check_file="/run/c")):
+        argv = shlex.split(line)
+        assert argv[argv.index("--ulimit") + 1] == "nofile=1024:524288"
+    assert "--ulimit" not in shlex.split(command("fastd", {**spec, "engine": "podman"}))
+
+
 def test_check_file_takes_the_place_of_the_file_to_validate():
     spec = {"runtime": "container", "image": "i:1", "read_only_volumes": ["/freifunk/fastd"]}
     line = command("fastd --verify-config --config %s", spec, check_file="/run/ffmesh-check/fastd.conf")
