@@ -60,8 +60,13 @@ class ActionModule(ActionBase):
         path = os.path.join(args["store"], f"{args['mesh']}.yml")
         before = _load(path, args["key_type"])
         try:
+            # Templated values are str subclasses that yaml.safe_dump refuses, e.g. groups['gateways'].
             after, pending = _peers.merge_key_record(
-                args["key_type"], before, args["keys"], args["members"], self._task.check_mode
+                args["key_type"],
+                before,
+                {str(host): str(key) for host, key in args["keys"].items()},
+                [str(member) for member in args["members"]],
+                self._task.check_mode,
             )
         except _peers.PeerError as exc:
             raise AnsibleActionFail(f"mesh {args['mesh']}: {exc}") from exc
