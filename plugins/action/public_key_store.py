@@ -64,7 +64,8 @@ class ActionModule(ActionBase):
             after, pending = _peers.merge_key_record(
                 args["key_type"],
                 before,
-                {str(host): str(key) for host, key in args["keys"].items()},
+                # None: the key is made only when check mode is off.
+                {str(host): None if key is None else str(key) for host, key in args["keys"].items()},
                 [str(member) for member in args["members"]],
                 self._task.check_mode,
             )
