@@ -97,3 +97,16 @@ def test_peer_files_only_remove_their_own_files(playbook, tmp_path):
     assert run.results("peers")["localhost"]["removed"] == ["gw1"]
     assert sorted(p.name for p in hosts.iterdir()) == ["gw2", "rsa_key.priv"]
     assert "secret" not in run.stdout
+
+
+def test_store_takes_host_names_from_groups(playbook, tmp_path):
+    """Host names straight from groups[...], as in the module's EXAMPLES, are written to the record."""
+    key = "4064ca1873cae00358d045472edd29c26c0ed96eaf335ad2a647d19bfee6f2cc"
+    task = {"name": "record", "run_once": True, "ffmesh.gateway.public_key_store": {
+        "store": str(tmp_path / "public_keys"), "mesh": "routers", "key_type": "fastd",
+        "keys": "{{ dict(groups['gateways'] | zip([" + repr(key) + "])) }}", "members": "{{ groups['gateways'] }}"}}
+    play = [{"name": "record", "hosts": "gateways", "gather_facts": False, "tasks": [task]}]
+    inventory = {"gateways": {"hosts": {"gw1": {"ansible_connection": "local"}}}}
+    run = playbook(play, inventory)
+    assert run.failed == 0, run.stdout[-3000:]
+    assert yaml.safe_load((tmp_path / "public_keys" / "routers.yml").read_text()) == {"gw1": key}
