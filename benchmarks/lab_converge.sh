@@ -7,16 +7,16 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 eval "$("$top/scripts/bootstrap")"
 cd "$top"
-inventory=inventories/lab
-ansible-playbook -i "$inventory" playbooks/lab_down.yml > /dev/null
+inventory=lab/inventories/lab
+ansible-playbook -i "$inventory" lab/playbooks/lab_down.yml > /dev/null
 rm -rf "$HOME/.cache/ffmesh-lab/ffmesh-lab-public-keys"
-ansible-playbook -i "$inventory" playbooks/lab_up.yml > /dev/null
+ansible-playbook -i "$inventory" lab/playbooks/lab_up.yml > /dev/null
 
 run() {
   local label=$1 started output changed
   shift
   started=$(date +%s%N)
-  output=$(ansible-playbook -i "$inventory" playbooks/lab_deploy.yml "$@")
+  output=$(ansible-playbook -i "$inventory" lab/playbooks/lab_deploy.yml "$@")
   changed=$(grep -oE 'changed=[0-9]+' <<< "$output" | awk -F= '{sum += $2} END {print sum}')
   printf '%-22s %6d s   changed tasks: %s\n' "$label" $((($(date +%s%N) - started) / 1000000000)) "$changed"
 }
