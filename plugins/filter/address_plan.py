@@ -29,6 +29,13 @@ options:
     description: The gateway's group index, 0 or more.
     type: int
     required: true
+  dhcp_subnet_range:
+    description:
+      - Seed 000's C(freifunk_dhcpd_subnet_range), an address with a prefix length such as
+        C(10.186.16.1/20). The pool then runs from that address to the second-to-last address of
+        its network, as seed 000's dhcpd did, instead of the plan's.
+      - Whether it collides with another gateway is for P(ffmesh.gateway.inventory_check#module) to say.
+    type: str
 requirements:
   - netaddr
 seealso:
@@ -65,15 +72,19 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.ffmesh.gateway.plugins.module_utils import _address_plan
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _inventory
 
 
-def address_plan(mesh, index):
+def address_plan(mesh, index, dhcp_subnet_range=None):
     if not _address_plan.HAS_NETADDR:
         raise AnsibleFilterError(missing_required_lib("netaddr"))
     try:
-        return _address_plan.address_plan(mesh, index)
-    except _address_plan.AddressPlanError as exc:
+        plan = _address_plan.address_plan(mesh, index)
+        if dhcp_subnet_range:
+            plan["dhcp_range"] = _inventory.seed_dhcp_range(dhcp_subnet_range)
+    except (_address_plan.AddressPlanError, _inventory.InventoryError) as exc:
         raise AnsibleFilterError(f"address_plan: {exc}") from exc
+    return plan
 
 
 class FilterModule:

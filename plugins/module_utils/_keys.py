@@ -196,3 +196,11 @@ def validate_public_key(key_type: str, key: t.Any) -> str:
     if key_type not in KEY_TYPES:
         raise ValueError(f"unknown key type {key_type!r}; known: {', '.join(KEY_TYPES)}")
     raise KeyFormatError(f"not a {key_type} public key ({len(key)} characters)")
+
+
+def private_file(key_type: str, private_text: str) -> str:
+    """A stored private key in the form this collection writes; KeyFormatError if it is none."""
+    public_key(key_type, private_text)
+    if key_type == "fastd":
+        return f'secret "{_parse_fastd(private_text)}";\n'
+    return private_text.strip() + "\n"

@@ -46,6 +46,16 @@ options:
     description: RSA key size in bits; only for O(type=tinc).
     type: int
     default: 2048
+  adopt:
+    description:
+      - Key files of an earlier installation to take the key from while O(path) does not exist,
+        in the order given, for example seed 000's C(/freifunk/fastd/fastd.secret) (a bare hex
+        fastd secret). The first that exists is written to O(path) in this module's format; the
+        public key stays the same, so peers that pinned it keep working. The files are left in place.
+      - A file that exists but holds no valid key is an error, not a reason to make a new key.
+    type: list
+    elements: path
+    default: []
   force:
     description:
       - Replace the key even if a valid one exists (key rotation). Every peer needs the new
@@ -66,6 +76,12 @@ EXAMPLES = r"""
     type: fastd
     path: /freifunk/fastd/secret.conf
   register: fastd_key
+
+- name: Keep the fastd key of a seed 000 gateway, or make one
+  ffmesh.gateway.keypair:
+    type: fastd
+    path: /freifunk/fastd/secret.conf
+    adopt: [/freifunk/fastd/fastd.secret]
 
 - name: Make the tinc RSA key pair
   ffmesh.gateway.keypair:
@@ -89,6 +105,11 @@ public_key:
   returned: always
   type: str
   sample: 4064ca1873cae00358d045472edd29c26c0ed96eaf335ad2a647d19bfee6f2cc
+adopted_from:
+  description: The file of O(adopt) whose key was taken; null if none was.
+  returned: always
+  type: str
+  sample: /freifunk/fastd/fastd.secret
 path:
   description: The private key file.
   returned: always
@@ -98,6 +119,7 @@ path:
 
 import os
 import stat
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -106,12 +128,30 @@ from ansible_collections.ffmesh.gateway.plugins.module_utils import _files, _key
 PRIVATE_MODE = 0o600
 
 
+def _adopt(module: AnsibleModule, key_type: str) -> t.Optional[t.Tuple[str, str]]:
+    """(file, private key in this module's format) of the first existing file of adopt, or None."""
+    for candidate in module.params["adopt"]:
+        text = _files.read_text(candidate)
+        if text is None:
+            continue
+        try:
+            return candidate, _keys.private_file(key_type, text)
+        except _keys.KeyFormatError as exc:
+            module.fail_json(
+                msg=f"{candidate} exists but is not a {key_type} private key ({exc}); a new key would cut off "
+                "every peer that pinned the old one: repair or remove the file",
+                path=module.params["path"],
+            )
+    return None
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "type": {"type": "str", "required": True, "choices": list(_keys.KEY_TYPES)},
             "path": {"type": "path", "required": True},
             "size": {"type": "int", "default": _keys.TINC_KEY_SIZE},
+            "adopt": {"type": "list", "elements": "path", "default": []},
             "force": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
@@ -139,8 +179,17 @@ def main() -> None:
                     path=path,
                 )
 
-    result = {"changed": False, "path": path, "public_key": old_public}
-    if old_public is None or module.params["force"]:
+    result = {"changed": False, "path": path, "public_key": old_public, "adopted_from": None}
+    adopted = None
+    if existing is None and not module.params["force"]:
+        adopted = _adopt(module, key_type)
+    if adopted is not None:
+        result["changed"] = True
+        result["adopted_from"], private = adopted
+        result["public_key"] = _keys.public_key(key_type, private)
+        if not module.check_mode:
+            _files.write_atomic(path, private, PRIVATE_MODE)
+    elif old_public is None or module.params["force"]:
         result["changed"] = True
         result["public_key"] = None
         if not module.check_mode:
