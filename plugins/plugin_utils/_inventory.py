@@ -96,7 +96,13 @@ def group_indexes(
     """
     missing = [host for host in hosts if host not in stated]
     if not missing:
-        return {host: _address_plan.parse_index(stated[host]) for host in hosts}, []
+        indexes = {}
+        for host in hosts:
+            try:
+                indexes[host] = _address_plan.parse_index(stated[host])
+            except _address_plan.AddressPlanError as exc:
+                raise InventoryError(f"host {host}: {INDEX_VAR} = {stated[host]!r}: {exc}") from exc
+        return indexes, []
     if len(missing) < len(hosts):
         raise InventoryError(
             f"host {missing[0]}: {INDEX_VAR} is not set, but host {next(h for h in hosts if h in stated)} states one; "

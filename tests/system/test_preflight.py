@@ -51,3 +51,69 @@ def test_seed_host_vars_pass_the_preflight(playbook, tmp_path):
         inventory["gateways"]["hosts"][host]["freifunk_gateway"] = {"mesh_address_ipv4": SEED_MESH_ADDRESS}
     run = playbook(ROOT / "playbooks" / "preflight.yml", inventory)
     assert run.failed == 0, run.stdout[-3000:]
+
+
+SEED000 = ROOT / "tests" / "system" / "seed000" / "hosts"
+
+
+def _preflight(playbook, *args):
+    return playbook(ROOT / "playbooks" / "preflight.yml", {}, "-i", str(SEED000), *args)
+
+
+def test_seed000_inventory_passes_the_preflight_as_written(playbook):
+    run = _preflight(playbook)
+    assert run.failed == 0, run.stdout[-3000:]
+    derived = run.results("Check every gateway's variables, addresses, pools and tinc name")["server01.freifunk"]["hosts"]
+    assert derived == {
+        "server01.freifunk": {"group_index": 1, "tinc_name": "server01", "gateway_ipv4": "10.186.1.1",
+                              "dhcp_range": {"start": "10.186.16.1", "end": "10.186.31.254"}},
+        "server02.freifunk": {"group_index": 2, "tinc_name": "server02", "gateway_ipv4": "10.186.1.2",
+                              "dhcp_range": {"start": "10.186.32.1", "end": "10.186.47.254"}},
+    }
+    notes = " ".join(run.results("Check every gateway's variables, addresses, pools and tinc name")["server01.freifunk"]["notes"])
+    assert "numbered as seed 000 did" in notes
+    assert "freifunk_gateway.bgp_neighbors, freifunk_gateway.gre_tunnels checked but NOT IN EFFECT" in notes
+    indexes = run.results("Number the gateways as seed 000 did")
+    assert {host: result["ansible_facts"]["freifunk_group_index"] for host, result in indexes.items()} == {
+        "server01.freifunk": 1, "server02.freifunk": 2}
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "message"),
+    [
+        ("freifunk_batman_address_ipv4=10.186.0.99",
+         "host server01.freifunk: freifunk_batman_address_ipv4 = 10.186.0.99 but freifunk_group_index = 1 gives 10.186.0.11"),
+        ("freifunk_tinc_interface_mac=fe:ed:ca:fe:09:01",
+         "host server01.freifunk: freifunk_tinc_interface_mac = fe:ed:ca:fe:09:01 but freifunk_group_index = 1 gives fe:ed:ca:fe:01:01"),
+        ("freifunk_recursor_mesh_address_ipv4=10.186.1.99",
+         "host server01.freifunk: freifunk_recursor_mesh_address_ipv4 = 10.186.1.99 but freifunk_group_index = 1 gives 10.186.1.11"),
+        ("freifunk_dhcpd_routers=10.186.1.99",
+         "host server01.freifunk: freifunk_dhcpd_routers = 10.186.1.99 but freifunk_group_index = 1 gives 10.186.1.1"),
+        ("freifunk_dhcpd_domain_name_servers=10.186.1.98",
+         "host server01.freifunk: freifunk_dhcpd_domain_name_servers = 10.186.1.98 but freifunk_group_index = 1 gives 10.186.1.11"),
+        ("freifunk_fastd_port=10000",
+         "host server01.freifunk: freifunk_fastd_public_port = 53773 (seed 000's name) but freifunk_fastd_port = 10000"),
+        ("freifunk_fastd_public_port=99999", "host server01.freifunk: freifunk_fastd_public_port = '99999' is not a port number"),
+        ("freifunk_image_tag=2017.1", "host server01.freifunk: freifunk_image_tag = '2017.1': seed 000's ffhef images are not used"),
+        ("freifunk_batman_adv_version=new", "host server01.freifunk: freifunk_batman_adv_version = 'new' is not a version"),
+        ("freifunk_tinc_name=gw", "host server02.freifunk: tinc node name 'gw' is already the name of host server01.freifunk"),
+        ("freifunk_tinc_name=gw-1", "host server01.freifunk: freifunk_tinc_name = 'gw-1': tinc 1.0 takes letters, digits and _ only"),
+        ("freifunk_dhcpd_subnet_range=10.186.16.1/20", "host server02.freifunk: the DHCP pool 10.186.16.1-10.186.31.254 overlaps host server01.freifunk's pool"),
+        ("freifunk_dhcpd_subnet_range=10.186.1.0/24", "host server01.freifunk: the DHCP pool 10.186.1.0-10.186.1.254 holds 10.186.1.1, the gateway_ipv4 of host server01.freifunk"),
+        ("freifunk_fastd_pubic_port=53773", "host server01.freifunk: freifunk_fastd_pubic_port is not a variable this collection takes"),
+        ("freifunk_tinc_additional_hosts=[]", "host server01.freifunk: freifunk_tinc_additional_hosts is not a variable this collection takes"),
+        ("freifunk_group_index=1", "host server02.freifunk: freifunk_group_index = 1: it is already the index of host server01.freifunk"),
+    ],
+)
+def test_seed000_variable_that_disagrees_stops_the_preflight(playbook, extra_vars, message):
+    run = _preflight(playbook, "-e", extra_vars)
+    assert run.failed >= 1
+    assert message in run.stdout, run.stdout[-3000:]
+
+
+def test_two_gateways_with_one_tinc_name_stop_the_preflight(playbook, tmp_path):
+    inventory = _inventory(tmp_path, {"gw-1": 0, "gw_1": 1})
+    run = playbook(ROOT / "playbooks" / "setup.yml", inventory)
+    assert "host gw_1: tinc node name 'gw_1' is already the name of host gw-1" in run.stdout, run.stdout[-3000:]
+    assert [play["play"]["name"] for play in run.output["plays"]] == ["Preflight"]
+    assert not any((tmp_path / host).exists() for host in ("gw-1", "gw_1"))
