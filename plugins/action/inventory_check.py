@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections.abc
 import glob
 import os
+import re
 import typing as t
 
 import yaml
@@ -22,18 +23,29 @@ ARGUMENT_SPEC = {
     "mesh": {"type": "dict", "required": True},
     "seed_order": {"type": "list", "elements": "str"},
 }
-ROLES_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "roles")
+COLLECTION_DIR = os.path.join(os.path.dirname(__file__), "..", "..")
+_REGISTER = re.compile(r"^\s*register:\s*(freifunk_\w+)\s*$", re.MULTILINE)
 
 
 def role_options() -> t.Set[str]:
     """The options of every entry point of every role of this collection."""
     options: t.Set[str] = set()
-    for path in glob.glob(os.path.join(ROLES_DIR, "*", "meta", "argument_specs.yml")):
+    for path in glob.glob(os.path.join(COLLECTION_DIR, "roles", "*", "meta", "argument_specs.yml")):
         with open(path, encoding="utf-8") as spec_file:
             specs = (yaml.safe_load(spec_file) or {}).get("argument_specs", {})
         for entry_point in specs.values():
             options.update((entry_point or {}).get("options", {}))
     return options
+
+
+def registered_variables() -> t.Set[str]:
+    """Results the collection's roles and playbooks register: after setup.yml they are host variables too."""
+    names: t.Set[str] = set()
+    for path in glob.glob(os.path.join(COLLECTION_DIR, "roles", "*", "*", "*.yml")) + glob.glob(
+            os.path.join(COLLECTION_DIR, "playbooks", "*.yml")):
+        with open(path, encoding="utf-8") as tasks_file:
+            names.update(_REGISTER.findall(tasks_file.read()))
+    return names
 
 
 class _HostVariables(collections.abc.Mapping):
@@ -81,7 +93,7 @@ class ActionModule(ActionBase):
                 templar = self._templar.copy_with_new_env(
                     available_variables={**raw[host], _inventory.INDEX_VAR: indexes[host]})
                 variables[host] = _HostVariables(host, raw[host], templar)
-            known = _inventory.known_variables(role_options())
+            known = _inventory.known_variables(role_options() | registered_variables())
             for host in hosts:
                 if _inventory.DHCP_RANGE_VAR in variables[host]:
                     plans[host]["dhcp_range"] = _inventory.seed_dhcp_range(variables[host][_inventory.DHCP_RANGE_VAR])

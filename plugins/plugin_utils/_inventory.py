@@ -206,8 +206,9 @@ def _check_gateway(host: str, gateway: t.Any, plan: t.Mapping[str, t.Any], notes
     if upstream:
         notes.append(
             f"host {host}: {', '.join(GATEWAY_VAR + '.' + key for key in upstream)} checked but NOT IN EFFECT: this "
-            "version has no gateway_ipv4 role, so this gateway builds no GRE tunnel, BGP session or NAT; "
-            "keep seed 000's gateway-ipv4 container running for the way out (README: Migrating)"
+            "version has no gateway_ipv4 role, so this gateway builds no GRE tunnel, BGP session or NAT, and clients "
+            "that lease from it have no way out. Do not migrate a gateway that carries clients upstream yet "
+            "(README: Migrating from seed 000's containers)"
         )
 
 
