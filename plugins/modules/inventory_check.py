@@ -44,6 +44,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
+    description: It changes nothing, so it has no diff.
   idempotent:
     support: full
     description: Reads only.

@@ -163,7 +163,7 @@ def _same_address(stated: t.Any, planned: str, key: str) -> bool:
     if key.endswith("_mac"):
         return text.lower() == planned
     try:
-        return netaddr.IPAddress(text.split("/")[0]) == netaddr.IPAddress(planned)
+        return netaddr.IPAddress(text.split("/", maxsplit=1)[0]) == netaddr.IPAddress(planned)
     except (netaddr.AddrFormatError, ValueError):
         return False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.ffmesh.gateway.plugins.module_utils import _address_plan
@@ -51,7 +53,7 @@ def test_tinc_names_that_collide_or_tinc_refuses(hosts, stated, message):
 
 def test_tinc_names_clean_the_short_name_or_take_the_stated_one():
     hosts = ["gw-1.example.org", "gw2.example.org"]
-    assert _inventory.tinc_names(hosts, {"gw2.example.org": "two"}, {h: h.split(".")[0] for h in hosts}) == {
+    assert _inventory.tinc_names(hosts, {"gw2.example.org": "two"}, {host: host.split(".", maxsplit=1)[0] for host in hosts}) == {
         "gw-1.example.org": "gw_1", "gw2.example.org": "two"}
 
 
@@ -123,9 +125,11 @@ def test_seed_variables_that_agree_with_the_plan_pass_with_notes():
     ("variables", "message"),
     [
         ({"freifunk_typo": 1}, "host gw: freifunk_typo is not a variable this collection takes"),
-        ({"freifunk_tinc_interface_mac": "fe:ed:ca:fe:010:01"}, "freifunk_tinc_interface_mac = fe:ed:ca:fe:010:01 but freifunk_group_index = 1 gives fe:ed:ca:fe:01:01"),
+        ({"freifunk_tinc_interface_mac": "fe:ed:ca:fe:010:01"},
+         "freifunk_tinc_interface_mac = fe:ed:ca:fe:010:01 but freifunk_group_index = 1 gives fe:ed:ca:fe:01:01"),
         ({"freifunk_container_data_dir": "/a", "freifunk_state_dir": "/b"}, "freifunk_container_data_dir = /a (seed 000's name) but freifunk_state_dir = /b"),
-        ({"freifunk_gateway": {"mesh_address_ipv4": "10.186.1.2"}}, "freifunk_gateway.mesh_address_ipv4 = 10.186.1.2 but freifunk_group_index = 1 gives 10.186.1.1"),
+        ({"freifunk_gateway": {"mesh_address_ipv4": "10.186.1.2"}},
+         "freifunk_gateway.mesh_address_ipv4 = 10.186.1.2 but freifunk_group_index = 1 gives 10.186.1.1"),
         ({"freifunk_gateway": {"mesh_adress_ipv4": "10.186.1.1"}}, "freifunk_gateway.mesh_adress_ipv4 is not a key this collection takes"),
         ({"freifunk_gateway": {"gre_tunnels": [{"name": "a"}]}}, "freifunk_gateway.gre_tunnels entry {'name': 'a'}: missing keys"),
         ({"freifunk_gateway": {"bgp_neighbors": "x"}}, "freifunk_gateway.bgp_neighbors = 'x' must be a list of dicts"),
@@ -133,7 +137,7 @@ def test_seed_variables_that_agree_with_the_plan_pass_with_notes():
     ],
 )
 def test_seed_variables_that_disagree_are_refused_by_name(variables, message):
-    with pytest.raises(_inventory.InventoryError, match=message.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)").replace("{", r"\{").replace("}", r"\}").replace("[", r"\[")):
+    with pytest.raises(_inventory.InventoryError, match=re.escape(message)):
         _inventory.check_host("gw", variables, _plan(), KNOWN)
 
 
