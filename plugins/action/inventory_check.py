@@ -15,8 +15,7 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _address_plan
-from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _inventory
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan, _inventory
 
 ARGUMENT_SPEC = {
     "hosts": {"type": "list", "elements": "str", "required": True},

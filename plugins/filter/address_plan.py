@@ -71,8 +71,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _address_plan
-from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _inventory
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan, _inventory
 
 
 def address_plan(mesh, index, dhcp_subnet_range=None):

@@ -61,7 +61,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _address_plan
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan
 
 
 def address_plan_check(indexes, mesh, index_var="freifunk_group_index"):

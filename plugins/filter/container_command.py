@@ -124,7 +124,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _container
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _container
 
 
 def container_command(daemon_command, spec, check_file=None, check_network="none"):

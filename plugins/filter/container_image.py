@@ -41,7 +41,7 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _container
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _container
 
 _ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
 

@@ -54,7 +54,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _peer_limit
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _peer_limit
 
 
 def fastd_peer_limit(active_peers, active_gateways, configured_gateways=None, buffer=10, current=None, min_change=0):

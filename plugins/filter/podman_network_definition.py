@@ -69,7 +69,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _container
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _container
 
 
 def podman_network_definition(name, interface, subnets, labels=None):

@@ -72,7 +72,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _schedule
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _schedule
 
 
 def stagger(number, period="weekly", start_hour=3, window_hours=1, spacing=15, gateways=None):

@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Key pairs of the mesh VPNs: fastd (ec25519), WireGuard (X25519) and tinc 1.0 (RSA).
 
-fastd and WireGuard keys are derived here with plain integer arithmetic on Curve25519 so that a
-managed host needs no crypto library for them; the tests compare every result with what
-``fastd --show-key`` and ``wg pubkey`` derive from the same secret. tinc 1.0 reads PKCS#1 PEM
-RSA keys, made with the cryptography library.
+WireGuard keys are X25519 keys from the cryptography library, tinc 1.0 keys PKCS#1 PEM RSA keys
+from the same library. fastd's public key is the point secret*B packed in libuecc's own format
+(x on libuecc's legacy curve plus the parity of y). No maintained Python library produces that:
+X25519 gives only the Montgomery u, which has lost the sign of x, and Ed25519 hashes its seed
+instead of taking the scalar. So the Curve25519 arithmetic below exists for fastd alone; the
+tests compare every result with ``fastd --show-key`` (and WireGuard's with ``wg pubkey``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import typing as t
 
 try:
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric import rsa, x25519
 
     HAS_CRYPTOGRAPHY = True
 except ImportError:
@@ -97,15 +99,15 @@ def fastd_public_key(secret_hex: str) -> str:
     return packed.to_bytes(32, "little").hex()
 
 
+def _wireguard_public(private_key: t.Any) -> str:
+    raw = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
 def wireguard_public_key(private_b64: str) -> str:
-    """X25519 public key: the Montgomery u = (1 + y) / (1 - y) of clamp(private)*B."""
-    dummy, y = _scalar_base_mult(_clamp(base64.b64decode(private_b64, validate=True)))
-    u = (1 + y) * pow(1 - y, _P - 2, _P) % _P
-    return base64.b64encode(u.to_bytes(32, "little")).decode("ascii")
-
-
-def _random_scalar() -> bytes:
-    return _clamp(os.urandom(32)).to_bytes(32, "little")
+    """The X25519 public key of a base64 private key, as ``wg pubkey`` prints it."""
+    _require_cryptography("WireGuard")
+    return _wireguard_public(x25519.X25519PrivateKey.from_private_bytes(base64.b64decode(private_b64, validate=True)))
 
 
 _FASTD_SECRET = re.compile(r'^\s*(?:secret\s+"([0-9a-fA-F]{64})"\s*;|([0-9a-fA-F]{64}))\s*$')
@@ -128,9 +130,9 @@ def _parse_wireguard(text: str) -> str:
     return text.strip()
 
 
-def _require_cryptography() -> None:
+def _require_cryptography(what: str) -> None:
     if not HAS_CRYPTOGRAPHY:
-        raise ImportError("the Python library cryptography is required for tinc keys (python3-cryptography)")
+        raise ImportError(f"the Python library cryptography is required for {what} keys (python3-cryptography)")
 
 
 def _tinc_public(private_key: t.Any) -> str:
@@ -146,7 +148,7 @@ def public_key(key_type: str, private_text: str) -> str:
     if key_type == "wireguard":
         return wireguard_public_key(_parse_wireguard(private_text))
     if key_type == "tinc":
-        _require_cryptography()
+        _require_cryptography("tinc")
         try:
             private_key = serialization.load_pem_private_key(private_text.encode("ascii"), password=None)
         except (ValueError, TypeError, UnicodeEncodeError) as exc:
@@ -160,13 +162,15 @@ def public_key(key_type: str, private_text: str) -> str:
 def generate(key_type: str, size: int = TINC_KEY_SIZE) -> t.Tuple[str, str]:
     """A new (private file content, public key) pair."""
     if key_type == "fastd":
-        secret = _random_scalar().hex()
+        secret = _clamp(os.urandom(32)).to_bytes(32, "little").hex()
         return f'secret "{secret}";\n', fastd_public_key(secret)
     if key_type == "wireguard":
-        private = base64.b64encode(_random_scalar()).decode("ascii")
-        return private + "\n", wireguard_public_key(private)
+        _require_cryptography("WireGuard")
+        private_key = x25519.X25519PrivateKey.generate()
+        raw = private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        return base64.b64encode(raw).decode("ascii") + "\n", _wireguard_public(private_key)
     if key_type == "tinc":
-        _require_cryptography()
+        _require_cryptography("tinc")
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=size)
         pem = private_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()

@@ -13,8 +13,10 @@ description:
     and returns the public key. An existing valid key is kept, so a second run reports no change.
   - The private key never leaves the host and never appears in the module's output. The file is
     written with mode C(0600) from its first byte and moved into place atomically.
-  - fastd and WireGuard public keys are derived in pure Python; they equal what C(fastd --show-key)
-    and C(wg pubkey) derive from the same secret.
+  - WireGuard keys are X25519 keys of the Python library cryptography, tinc keys RSA keys of the
+    same library. fastd's public key is derived in pure Python, since no maintained library
+    produces fastd's format. They equal what C(fastd --show-key) and C(wg pubkey) derive from the
+    same secret.
 author:
   - ffmesh.gateway maintainers (@ffmesh)
 attributes:
@@ -64,7 +66,8 @@ options:
     type: bool
     default: false
 requirements:
-  - cryptography (for O(type=tinc) only)
+  - cryptography on the managed host (Debian package C(python3-cryptography)) for O(type=wireguard)
+    and O(type=tinc); O(type=fastd) needs no library
 seealso:
   - module: ffmesh.gateway.public_key_store
   - module: ffmesh.gateway.peer_files
@@ -157,7 +160,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     key_type, path = module.params["type"], module.params["path"]
-    if key_type == "tinc" and not _keys.HAS_CRYPTOGRAPHY:
+    if key_type in ("wireguard", "tinc") and not _keys.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"))
     if key_type == "tinc" and module.params["size"] < 2048:
         module.fail_json(msg=f"size={module.params['size']}: tinc keys need at least 2048 bits")

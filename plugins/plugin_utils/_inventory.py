@@ -20,7 +20,7 @@ try:
 except ImportError:
     HAS_NETADDR = False
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _address_plan
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan
 
 PREFIX = "freifunk_"
 INDEX_VAR = "freifunk_group_index"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _address_plan
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _inventory
 
 MESH = {"ipv4_net": "10.186.0.0/16", "mac_prefix": "fe:ed:ca:fe:"}

@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils._container import (
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._container import (
     ContainerSpecError,
     command,
     image_reference,

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils._peer_limit import PeerLimitError, peer_limit
-from ansible_collections.ffmesh.gateway.plugins.module_utils._schedule import ScheduleError, capacity, slot
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._peer_limit import PeerLimitError, peer_limit
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._schedule import ScheduleError, capacity, slot
 
 
 def _times(entry):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils._address_plan import (
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._address_plan import (
     AddressPlanError,
     address_plan,
     check_inventory,
