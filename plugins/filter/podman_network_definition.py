@@ -14,7 +14,7 @@ description:
     the bridge, nor sysctls, nor the firewall.
   - With O(backend=netavark) (Podman 5, Debian 13), the content of
     C(/etc/containers/networks/NAME.json), in bridge mode C(unmanaged).
-  - With O(backend=cni) (Podman 4, Debian 12), the content of C(/etc/cni/net.d/NAME.conflist):
+  - With O(backend=cni) (Podman 4, Debian 12), the content of C(/etc/cni/net.d/NAME.conflist),
     the CNI bridge plugin alone, with C(isGateway) and C(ipMasq) off.
   - C(podman network create) refuses such a network because the bridge already has an address in
     the subnet (containers/common issue 2322); writing the definition is the way around that.

@@ -264,7 +264,7 @@ def _cni_network(name: str, interface: str, subnets: list[tuple[t.Any, t.Any, t.
     ranges = [[{"subnet": str(subnet), "gateway": str(gateway),
                 "rangeStart": str(iprange[0]), "rangeEnd": str(iprange[-1])}]
               for subnet, gateway, iprange in subnets]
-    routes = [{"dst": "::/0" if subnet.version == 6 else "0.0.0.0/0"} for subnet, _, _ in subnets]
+    routes = [{"dst": "::/0" if entry[0].version == 6 else "0.0.0.0/0"} for entry in subnets]
     return {
         "cniVersion": "0.4.0",
         "name": name,
