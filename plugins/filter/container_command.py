@@ -17,6 +17,8 @@ description:
     C(validate) run the daemon's own configuration check inside the daemon's image, derived from
     the same O(spec) that runs the daemon, with every volume read-only, on O(check_network), without
     name, addresses, capabilities, devices, environment or runtime directory.
+  - With O(one_off), the line runs the command once in the daemon's image as a check does, without a
+    file, for example to ask the image for its daemon's version while the daemon runs.
   - With O(spec.name) and the Podman engine, C(--replace) lets the next start remove a container
     left over from a crash.
 options:
@@ -82,6 +84,10 @@ options:
     description: The network of the check, C(none) unless the check needs the host's interfaces.
     type: str
     default: none
+  one_off:
+    description: Run the command once in the daemon's image, as O(check_file) does but without a file.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -114,6 +120,20 @@ EXAMPLES = r"""
       name: ffmesh-recursor
       network: freifunk-net
       addresses: [10.186.1.10]
+
+- name: Ask the recursor's image which recursor it has, while the recursor runs
+  ansible.builtin.command: >-
+    {{ "dpkg-query --showformat='${Version}' --show pdns-recursor"
+       | ffmesh.gateway.container_command(recursor_container, one_off=true) }}
+  register: recursor_version
+  changed_when: false
+  vars:
+    recursor_container:
+      runtime: container
+      image: localhost/ffmesh-recursor:0123456789ab
+      name: ffmesh-recursor
+      network: freifunk-net
+      addresses: [10.186.1.10]
 """
 
 RETURN = r"""
@@ -127,11 +147,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _container
 
 
-def container_command(daemon_command, spec, check_file=None, check_network="none"):
+def container_command(daemon_command, spec, check_file=None, check_network="none", one_off=False):
     if not isinstance(daemon_command, str) or not isinstance(spec, dict):
         raise AnsibleFilterError("container_command: expects a command string and a spec dict")
     try:
-        return _container.command(daemon_command, spec, check_file=check_file, check_network=check_network)
+        return _container.command(daemon_command, spec, check_file=check_file, check_network=check_network,
+                                  one_off=bool(one_off))
     except _container.ContainerSpecError as exc:
         raise AnsibleFilterError(f"container_command: {exc}") from exc
 

@@ -78,7 +78,7 @@ def _addresses(spec: t.Mapping[str, t.Any], network: str) -> list[str]:
 
 
 def command(daemon_command: str, spec: t.Mapping[str, t.Any], check_file: str | None = None,
-            check_network: str = "none") -> str:
+            check_network: str = "none", one_off: bool = False) -> str:
     """``daemon_command`` as the runtime in ``spec`` runs it.
 
     ``spec`` keys: runtime (native or container), engine (podman or docker), image, name,
@@ -90,6 +90,9 @@ def command(daemon_command: str, spec: t.Mapping[str, t.Any], check_file: str | 
     task that writes it: every ``%s`` in the command becomes ``check_file``, where ``%s`` is
     mounted read-only, in the same image with every volume read-only, on ``check_network`` and
     without name, addresses, capabilities, devices, environment or runtime directory.
+
+    With ``one_off``, the line runs ``daemon_command`` once in the same image as a check runs,
+    without a file: to ask the image something (the version of its daemon) while the daemon runs.
     """
     unknown = set(spec) - _SPEC_KEYS
     if unknown:
@@ -130,7 +133,7 @@ def command(daemon_command: str, spec: t.Mapping[str, t.Any], check_file: str | 
     if not isinstance(environment, t.Mapping):
         raise ContainerSpecError(f"environment must be a dict, not {environment!r}")
 
-    if check_file is not None:
+    if check_file is not None or one_off:
         network = _network_name(check_network, "check_network")
         read_only_volumes = volumes + read_only_volumes
         volumes, addresses, capabilities, devices, environment = [], [], [], [], {}
@@ -168,27 +171,22 @@ def command(daemon_command: str, spec: t.Mapping[str, t.Any], check_file: str | 
     return " ".join(shlex.quote(arg) for arg in argv) + " " + daemon_command
 
 
-def podman_network(name: str, interface: str, subnets: t.Sequence[t.Mapping[str, t.Any]],
-                   labels: t.Mapping[str, str] | None = None) -> dict[str, t.Any]:
-    """Podman's definition of an engine network on an existing bridge that podman leaves alone.
+PODMAN_NETWORK_BACKENDS = ("netavark", "cni")
+# netavark's bridge mode "unmanaged" came with netavark 1.14, which Podman 5.4 needs.
+_UNMANAGED_BRIDGE_PODMAN = (5, 4)
 
-    ``subnets``: each with ``subnet`` (the mesh network), ``gateway`` (this host's address on the
-    bridge, the containers' default route) and ``iprange``, the only addresses the network gives
-    to containers: the rest of the subnet belongs to the mesh (DHCP pools, other gateways). These
-    are the keys of Docker's ``ipam_config`` too, so one list describes the network to both.
 
-    Mode ``unmanaged`` (netavark 1.14, podman 5.4) attaches containers with a veth and sets their
-    addresses, but changes neither the bridge, nor sysctls, nor the firewall. ``podman network
-    create`` refuses a subnet that the host's bridge already has (containers/common#2322), which
-    on a mesh bridge it always does; podman reads this definition from its networks directory.
-    """
-    if not _NAME.match(name):
-        raise ContainerSpecError(f"network name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
-    if not isinstance(interface, str) or not re.match(r"^[A-Za-z0-9_.-]{1,15}$", interface):
-        raise ContainerSpecError(f"interface {interface!r} must be a network interface name")
+def _version(value: str) -> tuple[int, ...]:
+    match = re.match(r"^(\d+)\.(\d+)", value.strip())
+    if not match:
+        raise ContainerSpecError(f"podman version {value!r} is not a version such as 5.4.2")
+    return tuple(int(part) for part in match.groups())
+
+
+def _mesh_subnets(subnets: t.Sequence[t.Mapping[str, t.Any]]) -> list[tuple[t.Any, t.Any, t.Any]]:
     if not subnets:
         raise ContainerSpecError("a network needs at least one subnet")
-    definitions = []
+    checked = []
     for entry in subnets:
         try:
             subnet = ipaddress.ip_network(str(entry["subnet"]))
@@ -200,11 +198,51 @@ def podman_network(name: str, interface: str, subnets: t.Sequence[t.Mapping[str,
             raise ContainerSpecError(f"gateway {gateway} and iprange {iprange} must be in subnet {subnet}")
         if gateway in iprange:
             raise ContainerSpecError(f"iprange {iprange} must not hold the gateway {gateway}")
-        definitions.append({
-            "subnet": str(subnet),
-            "gateway": str(gateway),
-            "lease_range": {"start_ip": str(iprange[0]), "end_ip": str(iprange[-1])},
-        })
+        checked.append((subnet, gateway, iprange))
+    return checked
+
+
+def podman_network(name: str, interface: str, subnets: t.Sequence[t.Mapping[str, t.Any]],
+                   labels: t.Mapping[str, str] | None = None, backend: str = "netavark",
+                   podman_version: str | None = None) -> dict[str, t.Any]:
+    """Podman's definition of an engine network on an existing bridge that podman leaves alone.
+
+    ``subnets``: each with ``subnet`` (the mesh network), ``gateway`` (this host's address on the
+    bridge, the containers' default route) and ``iprange``, the only addresses the network gives
+    to containers: the rest of the subnet belongs to the mesh (DHCP pools, other gateways). These
+    are the keys of Docker's ``ipam_config`` too, so one list describes the network to both.
+
+    ``podman network create`` refuses a subnet that the host's bridge already has
+    (containers/common#2322), which on a mesh bridge it always does; podman reads the definition
+    from its networks directory instead, in the format of its network ``backend``:
+
+    - ``netavark`` (Podman 5, Debian 13): ``/etc/containers/networks/NAME.json`` in bridge mode
+      ``unmanaged`` (netavark 1.14, podman 5.4), which attaches containers with a veth and sets
+      their addresses, but changes neither the bridge, nor sysctls, nor the firewall. Older
+      netavark has no such mode: with ``podman_version`` below 5.4 this is an error.
+    - ``cni`` (Podman 4, Debian 12's default): ``/etc/cni/net.d/NAME.conflist`` with the bridge
+      plugin alone, ``isGateway`` and ``ipMasq`` off (neither an address on the bridge nor
+      forwarding sysctls) and no firewall, portmap or tuning plugin: the same effect.
+    """
+    if not _NAME.match(name):
+        raise ContainerSpecError(f"network name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    if not isinstance(interface, str) or not re.match(r"^[A-Za-z0-9_.-]{1,15}$", interface):
+        raise ContainerSpecError(f"interface {interface!r} must be a network interface name")
+    if backend not in PODMAN_NETWORK_BACKENDS:
+        raise ContainerSpecError(f"network backend {backend!r} must be one of {', '.join(PODMAN_NETWORK_BACKENDS)}")
+    if backend == "netavark" and podman_version is not None and _version(podman_version) < _UNMANAGED_BRIDGE_PODMAN:
+        raise ContainerSpecError(
+            f"podman {podman_version} with netavark cannot attach containers to the existing bridge {interface} "
+            "without managing it (netavark's unmanaged bridge needs podman 5.4); "
+            'use the CNI backend (network_backend = "cni" in containers.conf, as Debian 12 does) or podman 5.4')
+    checked = _mesh_subnets(subnets)
+    if backend == "cni":
+        return _cni_network(name, interface, checked, labels)
+    definitions = [{
+        "subnet": str(subnet),
+        "gateway": str(gateway),
+        "lease_range": {"start_ip": str(iprange[0]), "end_ip": str(iprange[-1])},
+    } for subnet, gateway, iprange in checked]
     return {
         "name": name,
         "id": hashlib.sha256(name.encode()).hexdigest(),
@@ -217,4 +255,28 @@ def podman_network(name: str, interface: str, subnets: t.Sequence[t.Mapping[str,
         "options": {"mode": "unmanaged"},
         "ipam_options": {"driver": "host-local"},
         "labels": dict(labels or {}),
+    }
+
+
+def _cni_network(name: str, interface: str, subnets: list[tuple[t.Any, t.Any, t.Any]],
+                 labels: t.Mapping[str, str] | None) -> dict[str, t.Any]:
+    # host-local gives out rangeStart..rangeEnd; a route without "gw" goes via the range's gateway.
+    ranges = [[{"subnet": str(subnet), "gateway": str(gateway),
+                "rangeStart": str(iprange[0]), "rangeEnd": str(iprange[-1])}]
+              for subnet, gateway, iprange in subnets]
+    routes = [{"dst": "::/0" if entry[0].version == 6 else "0.0.0.0/0"} for entry in subnets]
+    return {
+        "cniVersion": "0.4.0",
+        "name": name,
+        "plugins": [{
+            "type": "bridge",
+            "bridge": interface,
+            "isGateway": False,
+            "ipMasq": False,
+            "hairpinMode": False,
+            "ipam": {"type": "host-local", "routes": routes, "ranges": ranges},
+            # podman passes --ip through the "ips" capability.
+            "capabilities": {"ips": True},
+        }],
+        "args": {"podman_labels": dict(labels or {})},
     }

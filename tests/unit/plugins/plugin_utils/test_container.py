@@ -76,6 +76,18 @@ def test_the_check_runs_in_the_daemons_image_with_nothing_but_its_state_read_onl
                     "--volume", "/tmp/f:/c:ro", "localhost/ffmesh-dhcpd:0123456789ab", "kea-dhcp4", "-t", "/c"]
 
 
+def test_a_one_off_command_runs_in_the_daemons_image_beside_the_running_daemon():
+    spec = {"runtime": "container", "engine": "podman", "image": "localhost/ffmesh-recursor:0123456789ab",
+            "name": "ffmesh-recursor", "network": "freifunk-net", "addresses": ["10.186.1.10"],
+            "read_only_volumes": ["/freifunk/recursor"], "runtime_directory": "/run/ffmesh-recursor"}
+    argv = shlex.split(command("dpkg-query --showformat='${Version}' --show pdns-recursor", spec, one_off=True))
+    # No name (a --replace would stop the daemon) and no address of the daemon's.
+    assert argv == ["/usr/bin/podman", "run", "--rm", "--network", "none", "--log-driver", "none",
+                    "--volume", "/freifunk/recursor:/freifunk/recursor:ro", "localhost/ffmesh-recursor:0123456789ab",
+                    "dpkg-query", "--showformat=${Version}", "--show", "pdns-recursor"]
+    assert command("dpkg-query --show pdns-recursor", {"runtime": "native"}, one_off=True) == "dpkg-query --show pdns-recursor"
+
+
 def test_runtime_directory_is_mounted_read_write_when_the_daemon_runs():
     spec = {"runtime": "container", "image": "i:1", "read_only_volumes": ["/freifunk/fastd"],
             "runtime_directory": "/run/ffmesh-fastd-%i"}
@@ -119,6 +131,44 @@ def test_podman_network_with_ipv6():
     network = podman_network("freifunk-net", "br-mesh", [MESH_V4, v6])
     assert network["ipv6_enabled"] is True
     assert network["subnets"][1]["lease_range"] == {"start_ip": "fd00:186::10a", "end_ip": "fd00:186::10a"}
+
+
+def test_podman_network_for_cni_is_the_bridge_plugin_alone_without_gateway_or_masquerade():
+    v6 = {"subnet": "fd00:186::/64", "gateway": "fd00:186::100", "iprange": "fd00:186::10a/128"}
+    network = podman_network("freifunk-net", "br-mesh", [MESH_V4, v6], {"managed-by": "test"},
+                             backend="cni", podman_version="4.3.1")
+    assert network["name"] == "freifunk-net" and network["args"] == {"podman_labels": {"managed-by": "test"}}
+    # No firewall, portmap or tuning plugin: the engine changes nothing but the containers' veths.
+    (bridge,) = network["plugins"]
+    assert bridge["type"] == "bridge" and bridge["bridge"] == "br-mesh"
+    assert bridge["isGateway"] is False and bridge["ipMasq"] is False
+    assert bridge["capabilities"] == {"ips": True}
+    assert bridge["ipam"]["ranges"] == [
+        [{"subnet": "10.186.0.0/16", "gateway": "10.186.1.0", "rangeStart": "10.186.1.10", "rangeEnd": "10.186.1.10"}],
+        [{"subnet": "fd00:186::/64", "gateway": "fd00:186::100", "rangeStart": "fd00:186::10a", "rangeEnd": "fd00:186::10a"}],
+    ]
+    assert bridge["ipam"]["routes"] == [{"dst": "0.0.0.0/0"}, {"dst": "::/0"}]
+
+
+@pytest.mark.parametrize("version", ["5.4.0", "5.4.2", "6.0.1", None])
+def test_podman_network_for_netavark_from_podman_5_4(version):
+    assert podman_network("freifunk-net", "br-mesh", [MESH_V4], podman_version=version)["options"] == {"mode": "unmanaged"}
+
+
+@pytest.mark.parametrize("version", ["4.3.1", "5.3.9"])
+def test_podman_network_for_netavark_before_podman_5_4_says_to_use_cni(version):
+    with pytest.raises(ContainerSpecError, match=f'podman {version} with netavark cannot .*network_backend = "cni"'):
+        podman_network("freifunk-net", "br-mesh", [MESH_V4], backend="netavark", podman_version=version)
+
+
+@pytest.mark.parametrize(
+    ("backend", "version", "message"),
+    [("slirp", "4.3.1", "network backend 'slirp' must be one of netavark, cni"),
+     ("netavark", "five", "podman version 'five' is not a version")],
+)
+def test_podman_network_refuses_unknown_backend_or_version(backend, version, message):
+    with pytest.raises(ContainerSpecError, match=message):
+        podman_network("freifunk-net", "br-mesh", [MESH_V4], backend=backend, podman_version=version)
 
 
 @pytest.mark.parametrize(
