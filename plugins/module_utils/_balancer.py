@@ -14,6 +14,10 @@ nftables backend expresses the same with one ``numgen inc mod N`` map.
 
 The planners here are pure: they compare what the kernel reports with what is wanted and return
 the commands that would make them equal (an empty list: nothing to do).
+
+Rules set at run time are gone after a reboot. ``restore_script`` gives a shell script that
+a boot unit runs before the daemons: it makes the balancer from an empty packet filter, and
+changes nothing where the balancer is in place.
 """
 
 from __future__ import annotations
@@ -174,3 +178,27 @@ def plan_nftables(spec: BalancerSpec, present: bool, listed: t.Optional[str]) ->
     # Create-then-delete lets the replacement run as one transaction whether or not the table exists.
     script = f"table inet {spec.name}\ndelete table inet {spec.name}\n{wanted}\n"
     return [(["nft", "-f", "-"], script)]
+
+
+def _shell(argv: t.Sequence[str], data: t.Optional[str]) -> str:
+    if data is None:
+        return shlex.join(argv)
+    return f"{shlex.join(argv)} <<'EOF'\n{data.rstrip()}\nEOF"
+
+
+def restore_script(spec: BalancerSpec, backend: str) -> str:
+    """A shell script that makes the balancer where it is missing and keeps it where it is in place."""
+    if backend not in BACKENDS:
+        raise BalancerError(f"backend={backend!r}: choose from {list(BACKENDS)}")
+    lines = ["#!/bin/sh", "# Written by ffmesh.gateway.fastd_balancer: the balancer, made again at boot.", "set -e"]
+    if backend == "nftables":
+        # The nft script replaces the table in one transaction, so running it again changes nothing.
+        lines += [_shell(argv, data) for argv, data in plan_nftables(spec, True, None)]
+        return "\n".join(lines) + "\n"
+    for family in spec.families:
+        binary = IPTABLES_BINARY[family]
+        # Declaring the chain replaces it; the jump rule is added only where it is missing.
+        (restore, payload), (insert, dummy) = plan_iptables(spec, family, True, None, [])
+        check = [binary, "-t", "nat", "-C"] + shlex.split(iptables_jump_rule(spec))[1:]
+        lines += [_shell(restore, payload), f"{shlex.join(check)} 2>/dev/null || {shlex.join(insert)}"]
+    return "\n".join(lines) + "\n"

@@ -26,7 +26,7 @@ attributes:
     description: Reports the commands it would run without running them.
   diff_mode:
     support: full
-    description: The diff shows the managed rules before and after.
+    description: The diff shows the managed rules before and after, and the O(restore_file).
   idempotent:
     support: full
     description: Compares the rules the kernel reports with the wanted ones and runs nothing when they agree.
@@ -62,10 +62,18 @@ options:
     choices: [ipv4, ipv6]
     default: [ipv4, ipv6]
   state:
-    description: C(absent) removes the chain, jump rules or table of O(name).
+    description: C(absent) removes the chain, jump rules or table of O(name), and O(restore_file).
     type: str
     choices: [present, absent]
     default: present
+  restore_file:
+    description:
+      - Also write a shell script here that makes the balancer again after a reboot, when run
+        by a unit at boot (the roles use P(ffmesh.gateway.freifunk_node#role)'s
+        C(ffmesh-restore@.service)). The script makes the balancer from an empty packet filter
+        and changes nothing where it is in place.
+      - Its directory must exist. The file is written only when its content differs.
+    type: path
 notes:
   - When O(instances) shrinks, flows already redirected to a removed instance keep their conntrack
     entry until it expires; clients reconnect after fastd's handshake timeout.
@@ -90,6 +98,12 @@ EXAMPLES = r"""
     families: [ipv4]
     in_interface: eth0
 
+- name: The same, made again at every boot by ffmesh-restore@fastd-balancer.service
+  ffmesh.gateway.fastd_balancer:
+    port: 10000
+    instances: 4
+    restore_file: /freifunk/restore/fastd-balancer.sh
+
 - name: Remove the balancer
   ffmesh.gateway.fastd_balancer:
     port: 10000
@@ -109,13 +123,19 @@ commands:
   type: list
   elements: str
   sample: ["iptables-restore --noflush", "iptables -t nat -I PREROUTING 1 -p udp -m udp --dport 10000 -j FFMESH_FASTD"]
+restore_file_changed:
+  description: Whether O(restore_file) was (or in check mode would be) written or removed.
+  returned: always
+  type: bool
+  sample: false
 """
 
+import os
 import shlex
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ffmesh.gateway.plugins.module_utils import _balancer
+from ansible_collections.ffmesh.gateway.plugins.module_utils import _balancer, _files
 
 
 def _listing(module: AnsibleModule, argv: list) -> "str | None":
@@ -170,6 +190,19 @@ def _wanted(spec: _balancer.BalancerSpec, backend: str, present: bool) -> dict:
     }
 
 
+def _sync_restore_file(module: AnsibleModule, path: str, wanted: "str | None") -> "tuple[str | None, bool]":
+    """Make the file hold ``wanted`` (None: no file); returns what it held and whether that changes."""
+    before = _files.read_text(path)
+    if before == wanted:
+        return before, False
+    if not module.check_mode:
+        if wanted is None:
+            os.remove(path)
+        else:
+            _files.write_atomic(path, wanted, 0o644)
+    return before, True
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -181,6 +214,7 @@ def main() -> None:
             "in_interface": {"type": "str"},
             "families": {"type": "list", "elements": "str", "choices": list(_balancer.FAMILIES), "default": list(_balancer.FAMILIES)},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "restore_file": {"type": "path"},
         },
         required_if=[("state", "present", ["instances"])],
         supports_check_mode=True,
@@ -213,14 +247,24 @@ def main() -> None:
         "changed": bool(commands),
         "instance_ports": spec.instance_ports if present else [],
         "commands": [shlex.join(argv) for argv, dummy in commands],
+        "restore_file_changed": False,
     }
     if commands and not module.check_mode:
         for argv, data in commands:
             rc, out, err = module.run_command(argv, data=data, binary_data=True)
             if rc != 0:
                 module.fail_json(msg=f"{shlex.join(argv)} failed: {err.strip() or out.strip()}", rc=rc, **result)
+    diffs = [{"before": _describe(before, spec), "after": _describe(_wanted(spec, backend, present), spec)}]
+    restore_file = params["restore_file"]
+    if restore_file:
+        # Written after the rules are in place: a boot never restores rules that failed to apply.
+        wanted_script = _balancer.restore_script(spec, backend) if present else None
+        before_script, result["restore_file_changed"] = _sync_restore_file(module, restore_file, wanted_script)
+        result["changed"] = result["changed"] or result["restore_file_changed"]
+        diffs.append({"before": before_script or "", "after": wanted_script or "",
+                      "before_header": restore_file, "after_header": restore_file})
     if module._diff:
-        result["diff"] = {"before": _describe(before, spec), "after": _describe(_wanted(spec, backend, present), spec)}
+        result["diff"] = diffs
     module.exit_json(**result)
 
 

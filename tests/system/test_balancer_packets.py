@@ -49,3 +49,25 @@ def test_rerun_never_duplicates_rules(balancer_lab):
                            capture_output=True, text=True, check=True).stdout
     assert rules.count("-j FFMESH_FASTD") == 1
     assert rules.count("REDIRECT") == 2
+
+
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_restore_file_makes_the_balancer_again_after_a_reboot(balancer_lab, backend):
+    lab = balancer_lab
+    restore_file = lab.workdir / "fastd-balancer.sh"
+    first = lab.apply(instances=3, backend=backend, restore_file=str(restore_file))
+    assert first.failed == 0 and first.results("balancer")["localhost"]["restore_file_changed"], first.stdout[-3000:]
+    assert lab.apply("--check", instances=3, backend=backend, restore_file=str(restore_file)).changed == 0
+
+    # A reboot: the namespace's packet filter is empty again; the boot unit runs the script (twice here).
+    reset = ["nft", "flush", "ruleset"]
+    subprocess.run(["ip", "netns", "exec", lab.gateway, *reset], check=True)
+    for dummy in range(2):
+        subprocess.run(["ip", "netns", "exec", lab.gateway, "sh", str(restore_file)], check=True)
+    again = lab.apply("--check", instances=3, backend=backend, restore_file=str(restore_file))
+    assert again.failed == 0 and again.changed == 0, again.results("balancer")
+    lab.listen(3)
+    _assert_spread(lab.send(FLOWS, ROUNDS, 32000), 3, f"{lab.GATEWAY}:{lab.PUBLIC_PORT}")
+
+    removed = lab.apply(backend=backend, state="absent", restore_file=str(restore_file))
+    assert removed.changed == 1 and not restore_file.exists()

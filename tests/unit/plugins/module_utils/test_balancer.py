@@ -10,6 +10,7 @@ from ansible_collections.ffmesh.gateway.plugins.module_utils._balancer import (
     nft_table,
     plan_iptables,
     plan_nftables,
+    restore_script,
 )
 
 
@@ -86,3 +87,31 @@ def test_nft_table_uses_one_numgen_map():
 def test_bad_options(kwargs, message):
     with pytest.raises(BalancerError, match=message):
         BalancerSpec(**kwargs)
+
+
+def test_restore_script_makes_each_family_and_adds_a_missing_jump_only():
+    spec = BalancerSpec(port=10000, instances=2, families=["ipv6"], in_interface="eth0")
+    lines = restore_script(spec, "iptables").splitlines()
+    assert lines[:3] == ["#!/bin/sh", lines[1], "set -e"]
+    assert lines[3:] == [
+        "ip6tables-restore --noflush <<'EOF'",
+        "*nat",
+        ":FFMESH_FASTD - [0:0]",
+        "-A FFMESH_FASTD -p udp -m statistic --mode nth --every 2 --packet 0 -j REDIRECT --to-ports 10001",
+        "-A FFMESH_FASTD -p udp -j REDIRECT --to-ports 10002",
+        "COMMIT",
+        "EOF",
+        "ip6tables -t nat -C PREROUTING -i eth0 -p udp -m udp --dport 10000 -j FFMESH_FASTD 2>/dev/null"
+        " || ip6tables -t nat -I PREROUTING 1 -i eth0 -p udp -m udp --dport 10000 -j FFMESH_FASTD",
+    ]
+
+
+def test_restore_script_replaces_the_nftables_table_in_one_transaction():
+    spec = BalancerSpec(port=10000, instances=3)
+    script = restore_script(spec, "nftables")
+    assert script.endswith(f"nft -f - <<'EOF'\ntable inet ffmesh_fastd\ndelete table inet ffmesh_fastd\n{nft_table(spec)}\nEOF\n")
+
+
+def test_restore_script_refuses_an_unknown_backend():
+    with pytest.raises(BalancerError, match="backend='pf'"):
+        restore_script(BalancerSpec(port=10000, instances=1), "pf")
