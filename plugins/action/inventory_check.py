@@ -7,7 +7,6 @@ from __future__ import annotations
 import collections.abc
 import glob
 import os
-import re
 import typing as t
 
 import yaml
@@ -23,7 +22,6 @@ ARGUMENT_SPEC = {
     "seed_order": {"type": "list", "elements": "str"},
 }
 COLLECTION_DIR = os.path.join(os.path.dirname(__file__), "..", "..")
-_REGISTER = re.compile(r"^\s*register:\s*(freifunk_\w+)\s*$", re.MULTILINE)
 
 
 def role_options() -> t.Set[str]:
@@ -37,13 +35,26 @@ def role_options() -> t.Set[str]:
     return options
 
 
+def _task_results(tasks: t.Any) -> t.Iterator[str]:
+    for task in tasks if isinstance(tasks, list) else []:
+        if not isinstance(task, dict):
+            continue
+        if isinstance(task.get("register"), str):
+            yield task["register"]
+        for action in ("ansible.builtin.set_fact", "set_fact"):
+            if isinstance(task.get(action), dict):
+                yield from task[action]
+        for section in ("block", "rescue", "always", "tasks"):
+            yield from _task_results(task.get(section))
+
+
 def registered_variables() -> t.Set[str]:
-    """Results the collection's roles and playbooks register: after setup.yml they are host variables too."""
+    """What the collection's roles and playbooks register or set as facts: after setup.yml they are host variables too."""
     names: t.Set[str] = set()
-    for path in glob.glob(os.path.join(COLLECTION_DIR, "roles", "*", "*", "*.yml")) + glob.glob(
+    for path in glob.glob(os.path.join(COLLECTION_DIR, "roles", "*", "tasks", "*.yml")) + glob.glob(
             os.path.join(COLLECTION_DIR, "playbooks", "*.yml")):
         with open(path, encoding="utf-8") as tasks_file:
-            names.update(_REGISTER.findall(tasks_file.read()))
+            names.update(name for name in _task_results(yaml.safe_load(tasks_file)) if name.startswith(_inventory.PREFIX))
     return names
 
 
