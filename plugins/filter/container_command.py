@@ -9,14 +9,14 @@ short_description: A daemon's command line under the native or the container run
 version_added: 0.1.0
 description:
   - Returns O(_input) unchanged for the native runtime. For the container runtime it puts
-    C(podman run) or C(docker run) in front of it, with the given network, capabilities,
+    C(podman run) or C(docker run) in front of it, with the host's network (or none), capabilities,
     devices, environment and volumes. Volumes are mounted at the same path inside, so the
     daemon's configuration is the same under both runtimes.
   - With O(check_file), the line checks a configuration file instead. Every C(%s) in the command
     is replaced by that path and the file C(%s) is mounted there read-only. That makes a task's
     C(validate) run the daemon's own configuration check inside the daemon's image, derived from
     the same O(spec) that runs the daemon, with every volume read-only, on O(check_network), without
-    name, addresses, capabilities, devices, environment or runtime directory.
+    name, capabilities, devices, environment or runtime directory.
   - With O(one_off), the line runs the command once in the daemon's image as a check does, without a
     file, for example to ask the image for its daemon's version while the daemon runs.
   - With O(spec.name) and the Podman engine, C(--replace) lets the next start remove a container
@@ -47,14 +47,11 @@ options:
         type: str
       network:
         description:
-          - C(host) (the daemon uses the host's interfaces), C(none), or the name of an engine
-            network such as the mesh network of P(ffmesh.gateway.podman_network_definition#filter).
+          - C(host) (the daemon uses the host's interfaces and addresses, and its traffic leaves as
+            the host's own does) or C(none).
         type: str
         default: host
-      addresses:
-        description: The container's own IPv4 and IPv6 addresses on an engine O(spec.network).
-        type: list
-        elements: str
+        choices: [host, none]
       capabilities:
         description: Capabilities to add.
         type: list
@@ -110,7 +107,7 @@ EXAMPLES = r"""
       read_only_volumes: [/freifunk/fastd]
       runtime_directory: /run/ffmesh-fastd-%i
 
-- name: Run the recursor with a mesh address of its own
+- name: Run the recursor on the host's network, where the mesh bridge has its address
   ansible.builtin.set_fact:
     recursor_exec_start: "{{ '/usr/sbin/pdns_recursor --daemon=no' | ffmesh.gateway.container_command(recursor_container) }}"
   vars:
@@ -118,8 +115,6 @@ EXAMPLES = r"""
       runtime: container
       image: localhost/ffmesh-recursor:0123456789ab
       name: ffmesh-recursor
-      network: freifunk-net
-      addresses: [10.186.1.10]
 
 - name: Ask the recursor's image which recursor it has, while the recursor runs
   ansible.builtin.command: >-
@@ -132,8 +127,6 @@ EXAMPLES = r"""
       runtime: container
       image: localhost/ffmesh-recursor:0123456789ab
       name: ffmesh-recursor
-      network: freifunk-net
-      addresses: [10.186.1.10]
 """
 
 RETURN = r"""

@@ -8,7 +8,6 @@ from ansible_collections.ffmesh.gateway.plugins.plugin_utils._container import (
     ContainerSpecError,
     command,
     image_reference,
-    podman_network,
 )
 
 BASE = "docker.io/library/debian:trixie"
@@ -66,7 +65,7 @@ def test_check_file_takes_the_place_of_the_file_to_validate():
 
 def test_the_check_runs_in_the_daemons_image_with_nothing_but_its_state_read_only():
     spec = {"runtime": "container", "engine": "podman", "image": "localhost/ffmesh-dhcpd:0123456789ab",
-            "name": "ffmesh-dhcpd", "network": "freifunk-net", "addresses": ["10.186.1.10"],
+            "name": "ffmesh-dhcpd", "network": "host",
             "capabilities": ["NET_RAW"], "devices": ["/dev/net/tun"], "environment": {"A": "1"},
             "volumes": ["/freifunk/dhcpd"], "read_only_volumes": ["/freifunk/keys"],
             "runtime_directory": "/run/ffmesh-dhcpd"}
@@ -78,10 +77,10 @@ def test_the_check_runs_in_the_daemons_image_with_nothing_but_its_state_read_onl
 
 def test_a_one_off_command_runs_in_the_daemons_image_beside_the_running_daemon():
     spec = {"runtime": "container", "engine": "podman", "image": "localhost/ffmesh-recursor:0123456789ab",
-            "name": "ffmesh-recursor", "network": "freifunk-net", "addresses": ["10.186.1.10"],
+            "name": "ffmesh-recursor", "network": "host",
             "read_only_volumes": ["/freifunk/recursor"], "runtime_directory": "/run/ffmesh-recursor"}
     argv = shlex.split(command("dpkg-query --showformat='${Version}' --show pdns-recursor", spec, one_off=True))
-    # No name (a --replace would stop the daemon) and no address of the daemon's.
+    # No name (a --replace would stop the daemon) and no network: it asks the image, nobody else.
     assert argv == ["/usr/bin/podman", "run", "--rm", "--network", "none", "--log-driver", "none",
                     "--volume", "/freifunk/recursor:/freifunk/recursor:ro", "localhost/ffmesh-recursor:0123456789ab",
                     "dpkg-query", "--showformat=${Version}", "--show", "pdns-recursor"]
@@ -96,96 +95,17 @@ def test_runtime_directory_is_mounted_read_write_when_the_daemon_runs():
     assert ("--volume", "/freifunk/fastd:/freifunk/fastd:ro") in pairs
 
 
-def test_a_container_on_an_engine_network_gets_its_own_addresses():
-    spec = {"runtime": "container", "image": "i:1", "network": "freifunk-net",
-            "addresses": ["10.186.1.10", "fd00:186::10a"]}
-    argv = shlex.split(command("pdns_recursor", spec))
-    pairs = list(zip(argv, argv[1:]))
-    assert ("--network", "freifunk-net") in pairs
-    assert ("--ip", "10.186.1.10") in pairs and ("--ip6", "fd00:186::10a") in pairs
+def test_the_network_is_the_hosts_or_none():
+    argv = shlex.split(command("pdns_recursor", {"runtime": "container", "image": "i:1"}))
+    assert ("--network", "host") in list(zip(argv, argv[1:]))
+    argv = shlex.split(command("pdns_recursor", {"runtime": "container", "image": "i:1", "network": "none"}))
+    assert ("--network", "none") in list(zip(argv, argv[1:]))
 
 
 def test_native_runtime_ignores_container_settings_but_still_checks_the_check_file():
-    assert command("kea -t %s", {"network": "freifunk-net"}, check_file="/c") == "kea -t %s"
+    assert command("kea -t %s", {"network": "none"}, check_file="/c") == "kea -t %s"
     with pytest.raises(ContainerSpecError, match="check_file needs a command with %s"):
         command("kea", {}, check_file="/c")
-
-
-MESH_V4 = {"subnet": "10.186.0.0/16", "gateway": "10.186.1.0", "iprange": "10.186.1.10/32"}
-
-
-def test_podman_network_is_an_unmanaged_bridge_that_gives_out_only_the_range():
-    network = podman_network("freifunk-net", "br-mesh", [MESH_V4], {"managed-by": "test"})
-    assert network["network_interface"] == "br-mesh" and network["driver"] == "bridge"
-    assert network["options"] == {"mode": "unmanaged"}
-    assert network["subnets"] == [{"subnet": "10.186.0.0/16", "gateway": "10.186.1.0",
-                                   "lease_range": {"start_ip": "10.186.1.10", "end_ip": "10.186.1.10"}}]
-    assert network["dns_enabled"] is False and network["internal"] is False and network["ipv6_enabled"] is False
-    assert network["labels"] == {"managed-by": "test"}
-    # Podman's IDs are 64 hex digits; the same name gives the same ID, so rewriting changes nothing.
-    assert len(network["id"]) == 64 and network["id"] == podman_network("freifunk-net", "br-mesh", [MESH_V4])["id"]
-
-
-def test_podman_network_with_ipv6():
-    v6 = {"subnet": "fd00:186::/64", "gateway": "fd00:186::100", "iprange": "fd00:186::10a/128"}
-    network = podman_network("freifunk-net", "br-mesh", [MESH_V4, v6])
-    assert network["ipv6_enabled"] is True
-    assert network["subnets"][1]["lease_range"] == {"start_ip": "fd00:186::10a", "end_ip": "fd00:186::10a"}
-
-
-def test_podman_network_for_cni_is_the_bridge_plugin_alone_without_gateway_or_masquerade():
-    v6 = {"subnet": "fd00:186::/64", "gateway": "fd00:186::100", "iprange": "fd00:186::10a/128"}
-    network = podman_network("freifunk-net", "br-mesh", [MESH_V4, v6], {"managed-by": "test"},
-                             backend="cni", podman_version="4.3.1")
-    assert network["name"] == "freifunk-net" and network["args"] == {"podman_labels": {"managed-by": "test"}}
-    # No firewall, portmap or tuning plugin: the engine changes nothing but the containers' veths.
-    (bridge,) = network["plugins"]
-    assert bridge["type"] == "bridge" and bridge["bridge"] == "br-mesh"
-    assert bridge["isGateway"] is False and bridge["ipMasq"] is False
-    assert bridge["capabilities"] == {"ips": True}
-    assert bridge["ipam"]["ranges"] == [
-        [{"subnet": "10.186.0.0/16", "gateway": "10.186.1.0", "rangeStart": "10.186.1.10", "rangeEnd": "10.186.1.10"}],
-        [{"subnet": "fd00:186::/64", "gateway": "fd00:186::100", "rangeStart": "fd00:186::10a", "rangeEnd": "fd00:186::10a"}],
-    ]
-    assert bridge["ipam"]["routes"] == [{"dst": "0.0.0.0/0"}, {"dst": "::/0"}]
-
-
-@pytest.mark.parametrize("version", ["5.4.0", "5.4.2", "6.0.1", None])
-def test_podman_network_for_netavark_from_podman_5_4(version):
-    assert podman_network("freifunk-net", "br-mesh", [MESH_V4], podman_version=version)["options"] == {"mode": "unmanaged"}
-
-
-@pytest.mark.parametrize("version", ["4.3.1", "5.3.9"])
-def test_podman_network_for_netavark_before_podman_5_4_says_to_use_cni(version):
-    with pytest.raises(ContainerSpecError, match=f'podman {version} with netavark cannot .*network_backend = "cni"'):
-        podman_network("freifunk-net", "br-mesh", [MESH_V4], backend="netavark", podman_version=version)
-
-
-@pytest.mark.parametrize(
-    ("backend", "version", "message"),
-    [("slirp", "4.3.1", "network backend 'slirp' must be one of netavark, cni"),
-     ("netavark", "five", "podman version 'five' is not a version")],
-)
-def test_podman_network_refuses_unknown_backend_or_version(backend, version, message):
-    with pytest.raises(ContainerSpecError, match=message):
-        podman_network("freifunk-net", "br-mesh", [MESH_V4], backend=backend, podman_version=version)
-
-
-@pytest.mark.parametrize(
-    ("name", "interface", "subnets", "message"),
-    [
-        ("Freifunk Net", "br-mesh", [MESH_V4], "network name 'Freifunk Net'"),
-        ("freifunk-net", "br mesh", [MESH_V4], "interface 'br mesh'"),
-        ("freifunk-net", "br-mesh", [], "at least one subnet"),
-        ("freifunk-net", "br-mesh", [{"subnet": "10.186.0.0/16"}], "needs subnet, gateway and iprange"),
-        ("freifunk-net", "br-mesh", [dict(MESH_V4, gateway="10.187.0.1")], "must be in subnet 10.186.0.0/16"),
-        ("freifunk-net", "br-mesh", [dict(MESH_V4, iprange="10.187.0.0/24")], "must be in subnet"),
-        ("freifunk-net", "br-mesh", [dict(MESH_V4, iprange="10.186.1.0/24")], "must not hold the gateway 10.186.1.0"),
-    ],
-)
-def test_podman_network_refuses_bad_input(name, interface, subnets, message):
-    with pytest.raises(ContainerSpecError, match=message):
-        podman_network(name, interface, subnets)
 
 
 @pytest.mark.parametrize(
@@ -195,9 +115,8 @@ def test_podman_network_refuses_bad_input(name, interface, subnets, message):
         ({"runtime": "container", "engine": "lxc", "image": "i"}, "engine 'lxc'"),
         ({"runtime": "container"}, "image None must be an image reference"),
         ({"runtime": "container", "image": "a b"}, "image 'a b'"),
-        ({"runtime": "container", "image": "i", "network": "Bad Net"}, "network 'Bad Net' must be host, none or"),
-        ({"runtime": "container", "image": "i", "addresses": ["10.0.0.1"]}, "addresses need an engine network"),
-        ({"runtime": "container", "image": "i", "network": "n", "addresses": ["10.0.0"]}, "'10.0.0' is not an IP"),
+        ({"runtime": "container", "image": "i", "network": "freifunk-net"}, "network 'freifunk-net' must be one of host, none"),
+        ({"runtime": "container", "image": "i", "addresses": ["10.0.0.1"]}, "unknown keys addresses"),
         ({"runtime": "container", "image": "i", "runtime_directory": "run"}, "runtime_directory: 'run'"),
         ({"runtime": "container", "image": "i", "volumes": ["relative"]}, "volumes: 'relative' must be an absolute path"),
         ({"runtime": "container", "image": "i", "volumes": ["/a:/b"]}, "without ':'"),
