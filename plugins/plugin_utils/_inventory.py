@@ -20,7 +20,7 @@ try:
 except ImportError:
     HAS_NETADDR = False
 
-from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan, _uplink
 
 PREFIX = "freifunk_"
 INDEX_VAR = "freifunk_group_index"
@@ -42,15 +42,13 @@ COMPARED: t.Dict[str, str] = {
 }
 GATEWAY_VAR = "freifunk_gateway"
 GATEWAY_COMPARED = {"mesh_address_ipv4": "gateway_ipv4"}
-# Taken by the tinc role: where the other gateways reach this one.
+# Taken by the tinc role (where the other gateways reach this one) and gateway_ipv4 (the NAT
+# address, the tunnels and the sessions to the backbone, checked as a whole by _uplink).
 GATEWAY_HONOURED = frozenset(("peering_public_address_ipv4",))
-# Seed 000's upstream (GRE tunnels, BGP, NAT): its gateway-ipv4 container did that; this
-# collection's gateway_ipv4 role does not exist yet. Checked for form, reported as not in effect.
-NOT_YET_IN_EFFECT = ("freifunk_gateways_peering_local_as", "freifunk_gateways_peering_gre_tunnel_mtu",
-                     "freifunk_gateways_peering_gre_tunnel_mss_clamp")
-GATEWAY_NOT_YET_IN_EFFECT = frozenset(("gre_tunnels", "bgp_neighbors"))
-GRE_TUNNEL_KEYS = frozenset(("name", "tunnel_endpoint", "tunnel_address_ipv4", "tunnel_peer_ipv4"))
-BGP_NEIGHBOR_KEYS = frozenset(("name", "as", "address_ipv4", "source_ipv4"))
+GATEWAY_UPLINK = frozenset(("gre_tunnels", "bgp_neighbors"))
+# gateway_ipv4's settings besides seed 000's, with the role's defaults.
+UPLINK_SETTINGS = {"table": ("freifunk_gateway_ipv4_table", 61), "rule_priority": ("freifunk_gateway_ipv4_rule_priority", 41),
+                   "import_limit": ("freifunk_gateway_ipv4_import_limit", 10)}
 # Seed 000 pulled its images (ffhef/*) at this tag; the container runtime builds its images on
 # the gateway from the current recipes, which is what "latest" asked for.
 IMAGE_TAG_VAR = "freifunk_image_tag"
@@ -63,7 +61,8 @@ TINC_NAME_VAR = "freifunk_tinc_name"
 # Variables of seed 000 that the roles take under the same name (listed for the report only).
 SEED_HONOURED = ("freifunk_name", "freifunk_shortname", "freifunk_mesh_ipv4_net", "freifunk_mesh_mac_begin",
                  "freifunk_tinc_name", "freifunk_tinc_data_dir", "freifunk_fastd_data_dir", "freifunk_dhcpd_data_dir",
-                 "freifunk_fastd_instances", "freifunk_fastd_mtu", DHCP_RANGE_VAR, IMAGE_TAG_VAR) + MINIMUM_VERSIONS
+                 "freifunk_fastd_instances", "freifunk_fastd_mtu", DHCP_RANGE_VAR, IMAGE_TAG_VAR,
+                 _uplink.LOCAL_AS_VAR, _uplink.MTU_VAR, _uplink.MSS_VAR) + MINIMUM_VERSIONS
 # Variables of this collection's playbooks, beyond the roles' options.
 PLAYBOOK_VARIABLES = ("freifunk_mesh_ipv6_net", "freifunk_mesh_plan", INDEX_VAR, GATEWAY_VAR)
 # tinc 1.0 accepts node names of letters, digits and _ only.
@@ -78,7 +77,7 @@ class InventoryError(ValueError):
 def known_variables(role_options: t.Iterable[str]) -> t.FrozenSet[str]:
     """Every variable name a gateway's inventory may set: the roles' options, the playbooks' and seed 000's."""
     return frozenset(role_options) | frozenset(PLAYBOOK_VARIABLES) | frozenset(ALIASES) | frozenset(COMPARED) \
-        | frozenset(NOT_YET_IN_EFFECT) | frozenset(SEED_HONOURED)
+        | frozenset(SEED_HONOURED)
 
 
 def tinc_name_of(short_name: str) -> str:
@@ -168,24 +167,11 @@ def _same_address(stated: t.Any, planned: str, key: str) -> bool:
         return False
 
 
-def _check_list(host: str, variable: str, value: t.Any, keys: t.FrozenSet[str]) -> None:
-    if not isinstance(value, list) or not all(isinstance(item, t.Mapping) for item in value):
-        raise InventoryError(f"host {host}: {variable} = {value!r} must be a list of dicts")
-    for item in value:
-        unknown = sorted(set(item) - keys)
-        missing = sorted(keys - set(item))
-        if unknown or missing:
-            raise InventoryError(
-                f"host {host}: {variable} entry {dict(item)!r}: "
-                + (f"unknown keys {unknown}" if unknown else f"missing keys {missing}")
-                + f"; seed 000's keys are {sorted(keys)}"
-            )
-
-
-def _check_gateway(host: str, gateway: t.Any, plan: t.Mapping[str, t.Any], notes: t.List[str]) -> None:
+def _check_gateway(host: str, variables: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any], notes: t.List[str]) -> None:
+    gateway = variables[GATEWAY_VAR]
     if not isinstance(gateway, t.Mapping):
         raise InventoryError(f"host {host}: {GATEWAY_VAR} = {gateway!r} must be a dict (seed 000's host_vars)")
-    known = set(GATEWAY_COMPARED) | GATEWAY_HONOURED | GATEWAY_NOT_YET_IN_EFFECT
+    known = set(GATEWAY_COMPARED) | GATEWAY_HONOURED | GATEWAY_UPLINK
     unknown = sorted(set(gateway) - known)
     if unknown:
         raise InventoryError(
@@ -198,17 +184,26 @@ def _check_gateway(host: str, gateway: t.Any, plan: t.Mapping[str, t.Any], notes
             )
     if "peering_public_address_ipv4" in gateway:
         _check_address(host, f"{GATEWAY_VAR}.peering_public_address_ipv4", gateway["peering_public_address_ipv4"])
-    if "gre_tunnels" in gateway:
-        _check_list(host, f"{GATEWAY_VAR}.gre_tunnels", gateway["gre_tunnels"], GRE_TUNNEL_KEYS)
-    if "bgp_neighbors" in gateway:
-        _check_list(host, f"{GATEWAY_VAR}.bgp_neighbors", gateway["bgp_neighbors"], BGP_NEIGHBOR_KEYS)
-    upstream = sorted(set(gateway) & GATEWAY_NOT_YET_IN_EFFECT)
-    if upstream:
+    if set(gateway) & GATEWAY_UPLINK:
+        try:
+            uplink = _uplink.uplink_plan(
+                gateway,
+                local_as=variables.get(_uplink.LOCAL_AS_VAR),
+                mesh_ipv4_net=plan["ipv4_net"],
+                mesh_ipv6_net=plan.get("ipv6_net"),
+                prefix_ipv6=variables.get(_uplink.PREFIX_IPV6_VAR),
+                mtu=variables.get(_uplink.MTU_VAR, 1400),
+                mss_clamp=variables.get(_uplink.MSS_VAR),
+                **{key: variables.get(name, default) for key, (name, default) in UPLINK_SETTINGS.items()},
+            )
+        except _uplink.UplinkError as exc:
+            raise InventoryError(f"host {host}: {exc}") from exc
+        notes.extend(f"host {host}: {warning}" for warning in uplink["warnings"])
         notes.append(
-            f"host {host}: {', '.join(GATEWAY_VAR + '.' + key for key in upstream)} checked but NOT IN EFFECT: this "
-            "version has no gateway_ipv4 role, so this gateway builds no GRE tunnel, BGP session or NAT, and clients "
-            "that lease from it have no way out. Do not migrate a gateway that carries clients upstream yet "
-            "(README: Migrating from seed 000's containers)"
+            f"host {host}: {GATEWAY_VAR}.gre_tunnels and bgp_neighbors checked ({len(uplink['tunnels'])} tunnel(s), "
+            f"{len(uplink['sessions'])} session(s)) but NOT IN EFFECT: setup.yml does not run the gateway_ipv4 role yet, "
+            "so this gateway builds no GRE tunnel, BGP session or NAT, and clients that lease from it have no way out. "
+            "Do not migrate a gateway that carries clients upstream yet (README: Migrating from seed 000's containers)"
         )
 
 
@@ -270,10 +265,7 @@ def check_host(
             if mesh_mode != "batman":
                 notes.append(f"host {host}: {name} has no effect with freifunk_mesh_mode: {mesh_mode} (no batman-adv)")
     if GATEWAY_VAR in variables:
-        _check_gateway(host, variables[GATEWAY_VAR], plan, notes)
-    upstream = [name for name in NOT_YET_IN_EFFECT if name in variables]
-    if upstream:
-        notes.append(f"host {host}: {', '.join(upstream)} NOT IN EFFECT: this version has no gateway_ipv4 role")
+        _check_gateway(host, variables, plan, notes)
     return notes
 
 

@@ -72,7 +72,8 @@ def test_seed000_inventory_passes_the_preflight_as_written(playbook):
     }
     notes = " ".join(run.results("Check every gateway's variables, addresses, pools and tinc name")["server01.freifunk"]["notes"])
     assert "numbered as seed 000 did" in notes
-    assert "freifunk_gateway.bgp_neighbors, freifunk_gateway.gre_tunnels checked but NOT IN EFFECT" in notes
+    assert "freifunk_gateway.gre_tunnels and bgp_neighbors checked (1 tunnel(s), 1 session(s)) but NOT IN EFFECT" in notes
+    assert "freifunk_gateways_peering_gre_tunnel_mss_clamp = 1366 is more than the tunnel MTU 1400 leaves for TCP (1360)" in notes
     indexes = run.results("Number the gateways as seed 000 did")
     assert {host: result["ansible_facts"]["freifunk_group_index"] for host, result in indexes.items()} == {
         "server01.freifunk": 1, "server02.freifunk": 2}
@@ -105,6 +106,13 @@ def test_seed000_inventory_passes_the_preflight_as_written(playbook):
         ("freifunk_fastd_pubic_port=53773", "host server01.freifunk: freifunk_fastd_pubic_port is not a variable this collection takes"),
         ("freifunk_tinc_additional_hosts=[]", "host server01.freifunk: freifunk_tinc_additional_hosts is not a variable this collection takes"),
         ("freifunk_group_index=1", "host server02.freifunk: freifunk_group_index = 1: it is already the index of host server01.freifunk"),
+        ("freifunk_gateways_peering_local_as=201701",
+         "host server01.freifunk: freifunk_gateway.bgp_neighbors TUNNEL: as = 201701 is freifunk_gateways_peering_local_as"),
+        ("freifunk_gateways_peering_gre_tunnel_mtu=1500",
+         "host server01.freifunk: freifunk_gateways_peering_gre_tunnel_mtu = '1500' must be from 1280 to 1476"),
+        ('{"freifunk_gateway": {"peering_public_address_ipv4": "192.0.2.1", "mesh_address_ipv4": "10.186.1.1", "gre_tunnels": [{"name": "TUNNEL", '
+         '"tunnel_endpoint": "192.0.2.2", "tunnel_address_ipv4": "100.64.1.69", "tunnel_peer_ipv4": "100.64.1.70"}]}}',
+         "host server01.freifunk: freifunk_gateway.gre_tunnels TUNNEL: tunnel_peer_ipv4 = 100.64.1.70 is not the other end"),
     ],
 )
 def test_seed000_variable_that_disagrees_stops_the_preflight(playbook, extra_vars, message):

@@ -117,7 +117,6 @@ def test_seed_variables_that_agree_with_the_plan_pass_with_notes():
     }, _plan(), KNOWN, "bridge")
     assert notes == [
         "host gw: freifunk_batman_adv_version has no effect with freifunk_mesh_mode: bridge (no batman-adv)",
-        "host gw: freifunk_gateways_peering_local_as NOT IN EFFECT: this version has no gateway_ipv4 role",
     ]
 
 
@@ -131,8 +130,14 @@ def test_seed_variables_that_agree_with_the_plan_pass_with_notes():
         ({"freifunk_gateway": {"mesh_address_ipv4": "10.186.1.2"}},
          "freifunk_gateway.mesh_address_ipv4 = 10.186.1.2 but freifunk_group_index = 1 gives 10.186.1.1"),
         ({"freifunk_gateway": {"mesh_adress_ipv4": "10.186.1.1"}}, "freifunk_gateway.mesh_adress_ipv4 is not a key this collection takes"),
-        ({"freifunk_gateway": {"gre_tunnels": [{"name": "a"}]}}, "freifunk_gateway.gre_tunnels entry {'name': 'a'}: missing keys"),
-        ({"freifunk_gateway": {"bgp_neighbors": "x"}}, "freifunk_gateway.bgp_neighbors = 'x' must be a list of dicts"),
+        ({"freifunk_gateways_peering_local_as": 65186,
+          "freifunk_gateway": {"peering_public_address_ipv4": "192.0.2.1", "gre_tunnels": [{"name": "a"}]}},
+         "host gw: freifunk_gateway.gre_tunnels[0]: missing keys ['tunnel_address_ipv4', 'tunnel_endpoint', 'tunnel_peer_ipv4']"),
+        ({"freifunk_gateways_peering_local_as": 65186,
+          "freifunk_gateway": {"peering_public_address_ipv4": "192.0.2.1", "bgp_neighbors": "x"}},
+         "host gw: freifunk_gateway.bgp_neighbors = 'x' must be a list"),
+        ({"freifunk_gateway": {"peering_public_address_ipv4": "192.0.2.1", "gre_tunnels": []}},
+         "host gw: freifunk_gateways_peering_local_as is missing"),
         ({"freifunk_gateway": {"peering_public_address_ipv4": "gw.example"}}, "peering_public_address_ipv4 = 'gw.example' is not an address"),
     ],
 )
