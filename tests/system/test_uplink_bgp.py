@@ -83,9 +83,15 @@ def render(workdir: pathlib.Path, tunnels: list, neighbors: list) -> pathlib.Pat
                                                          "mode": "0644", "validate": "nft --check --file %s"}},
             {"name": "network", "ansible.builtin.template": {"src": str(ROLE / "templates" / "uplink.network.j2"),
                                                              "dest": str(out / "uplink.network"), "mode": "0644"}},
+            # As the role's task writes them; this kernel has no GRE to use them.
+            {"name": "tunnels", "ansible.builtin.template": {"src": str(ROLE / "templates") + "/tunnel.{{ item.1 }}.j2",
+                                                             "dest": str(out) + "/{{ item.0.name }}.{{ item.1 }}", "mode": "0644"},
+             "loop": "{{ freifunk_uplink.tunnels | product(['netdev', 'network']) | list }}",
+             "vars": {"freifunk_uplink_tunnel": "{{ item.0 }}"}},
         ],
     }]
-    run = run_playbook(play, LOCAL, workdir)
+    # Above the role's defaults, which the play reads as vars_files.
+    run = run_playbook(play, LOCAL, workdir, "-e", "freifunk_gateway_ipv4_underlay_address=192.0.2.2")
     assert run.failed == 0, run.stdout[-3000:]
     return out
 
@@ -239,6 +245,10 @@ def test_the_mesh_leaves_only_through_the_tunnels_as_the_public_address(uplink_l
     gw_socket = lab.start_bird("gw", lab.gw, one / "bird.conf")
     wait_established(gw_socket, ["up4_a_ak_ber"])
     wait_established(lab.workdir / "bb.ctl", ["gw_a"])
+
+    netdev = (one / "a_ak_ber.netdev").read_text()
+    assert all(line in netdev.splitlines() for line in ("Kind=gre", "MTUBytes=1400", "Local=192.0.2.2", "Remote=192.0.2.10", "TTL=64"))
+    assert "Address=100.64.1.69/31" in (one / "a_ak_ber.network").read_text().splitlines()
 
     # Only the default route comes in; only the public address goes out.
     time.sleep(2)
