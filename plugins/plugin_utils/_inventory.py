@@ -46,9 +46,6 @@ GATEWAY_COMPARED = {"mesh_address_ipv4": "gateway_ipv4"}
 # address, the tunnels and the sessions to the backbone, checked as a whole by _uplink).
 GATEWAY_HONOURED = frozenset(("peering_public_address_ipv4",))
 GATEWAY_UPLINK = frozenset(("gre_tunnels", "bgp_neighbors"))
-# gateway_ipv4's settings besides seed 000's, with the role's defaults.
-UPLINK_SETTINGS = {"table": ("freifunk_gateway_ipv4_table", 61), "rule_priority": ("freifunk_gateway_ipv4_rule_priority", 41),
-                   "import_limit": ("freifunk_gateway_ipv4_import_limit", 10)}
 # Seed 000 pulled its images (ffhef/*) at this tag; the container runtime builds its images on
 # the gateway from the current recipes, which is what "latest" asked for.
 IMAGE_TAG_VAR = "freifunk_image_tag"
@@ -186,16 +183,8 @@ def _check_gateway(host: str, variables: t.Mapping[str, t.Any], plan: t.Mapping[
         _check_address(host, f"{GATEWAY_VAR}.peering_public_address_ipv4", gateway["peering_public_address_ipv4"])
     if set(gateway) & GATEWAY_UPLINK:
         try:
-            uplink = _uplink.uplink_plan(
-                gateway,
-                local_as=variables.get(_uplink.LOCAL_AS_VAR),
-                mesh_ipv4_net=plan["ipv4_net"],
-                mesh_ipv6_net=plan.get("ipv6_net"),
-                prefix_ipv6=variables.get(_uplink.PREFIX_IPV6_VAR),
-                mtu=variables.get(_uplink.MTU_VAR, 1400),
-                mss_clamp=variables.get(_uplink.MSS_VAR),
-                **{key: variables.get(name, default) for key, (name, default) in UPLINK_SETTINGS.items()},
-            )
+            settings = {key: variables[name] for key, name in _uplink.SETTING_VARS.items() if name in variables}
+            uplink = _uplink.uplink_plan(gateway, mesh_ipv4_net=plan["ipv4_net"], mesh_ipv6_net=plan.get("ipv6_net"), **settings)
         except _uplink.UplinkError as exc:
             raise InventoryError(f"host {host}: {exc}") from exc
         notes.extend(f"host {host}: {warning}" for warning in uplink["warnings"])

@@ -22,6 +22,10 @@ LOCAL_AS_VAR = "freifunk_gateways_peering_local_as"
 MTU_VAR = "freifunk_gateways_peering_gre_tunnel_mtu"
 MSS_VAR = "freifunk_gateways_peering_gre_tunnel_mss_clamp"
 PREFIX_IPV6_VAR = "freifunk_gateways_peering_prefix_ipv6"
+# The inventory variable of each setting of uplink_plan(); unset ones take its defaults.
+SETTING_VARS = {"local_as": LOCAL_AS_VAR, "mtu": MTU_VAR, "mss_clamp": MSS_VAR, "prefix_ipv6": PREFIX_IPV6_VAR,
+                "table": "freifunk_gateway_ipv4_table", "rule_priority": "freifunk_gateway_ipv4_rule_priority",
+                "import_limit": "freifunk_gateway_ipv4_import_limit"}
 GATEWAY_VAR = "freifunk_gateway"
 TUNNEL_KEYS = frozenset(("name", "tunnel_endpoint", "tunnel_address_ipv4", "tunnel_peer_ipv4"))
 TUNNEL_IPV6_KEYS = frozenset(("tunnel_address_ipv6", "tunnel_peer_ipv6"))
@@ -115,8 +119,8 @@ def _protocol_name(family: str, name: str) -> str:
 def uplink_plan(
     gateway: t.Mapping[str, t.Any],
     *,
-    local_as: t.Any,
     mesh_ipv4_net: t.Any,
+    local_as: t.Any = None,
     mtu: t.Any = 1400,
     mss_clamp: t.Any = None,
     mesh_ipv6_net: t.Any = None,
