@@ -110,6 +110,7 @@ class ActionModule(ActionBase):
                 notes += _inventory.check_host(host, variables[host], plans[host], known,
                                                str(variables[host].get("freifunk_mesh_mode", "batman")))
             _inventory.check_dhcp_ranges(plans)
+            uplinks = {host: _inventory.uplink_in_effect(host, variables[host]) for host in hosts}
             names = _inventory.tinc_names(
                 hosts,
                 {host: variables[host][_inventory.TINC_NAME_VAR] for host in hosts if _inventory.TINC_NAME_VAR in variables[host]},
@@ -120,7 +121,7 @@ class ActionModule(ActionBase):
         result["changed"] = False
         result["hosts"] = {
             host: {"group_index": indexes[host], "tinc_name": names[host], "dhcp_range": plans[host]["dhcp_range"],
-                   "gateway_ipv4": plans[host]["gateway_ipv4"]}
+                   "gateway_ipv4": plans[host]["gateway_ipv4"], "uplink": uplinks[host]}
             for host in hosts
         }
         result["notes"] = notes

@@ -14,6 +14,8 @@ description:
   - A window of O(window_hours) hours from O(start_hour) is cut into slots of O(spacing)
     minutes. Weekly jobs take a weekday first (number mod 7), then a slot; daily jobs a slot;
     hourly jobs a minute. A number beyond the window's capacity is an error.
+  - C(interval) jobs run every O(seconds) seconds; the O(gateways) gateways are spread evenly over
+    the interval (gateway 1 of 2 every 10 s runs at second 5, 15, 25...).
   - With O(gateways) (at most 7) a weekly job runs on every weekday that equals the number
     modulo O(gateways), so every weekday has exactly one gateway running it.
 positional: period
@@ -25,7 +27,7 @@ options:
   period:
     description: How often the job runs.
     type: str
-    choices: [hourly, daily, weekly]
+    choices: [interval, hourly, daily, weekly]
     default: weekly
   start_hour:
     description: First hour of the window.
@@ -40,8 +42,14 @@ options:
     type: int
     default: 15
   gateways:
-    description: Number of gateways, for weekly jobs that should run on every weekday somewhere.
+    description:
+      - Number of gateways, for weekly jobs that should run on every weekday somewhere.
+      - Required for C(interval) jobs.
     type: int
+  seconds:
+    description: The interval of an C(interval) job; must divide 60.
+    type: int
+    default: 60
 """
 
 EXAMPLES = r"""
@@ -60,6 +68,11 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "OnCalendar={{ (freifunk_group_index | ffmesh.gateway.stagger('daily', start_hour=5)).on_calendar }}"
   # index 2: OnCalendar=*-*-* 05:30:00
+
+- name: A health check every 10 seconds, gateway 1 of 2 at second 5, 15, 25...
+  ansible.builtin.debug:
+    msg: "OnCalendar={{ (1 | ffmesh.gateway.stagger('interval', seconds=10, gateways=2)).on_calendar }}"
+  # OnCalendar=*-*-* *:*:05/10
 """
 
 RETURN = r"""
@@ -67,6 +80,7 @@ _value:
   description:
     - C(weekdays) (list, 0 = Sunday as in cron), C(hour) (null for hourly jobs), C(minute),
       C(cron) (the five time fields of a crontab line) and C(on_calendar) (systemd.time).
+    - For C(interval) jobs C(second) (the first second of the minute), C(seconds) and C(on_calendar).
   type: dict
 """
 
@@ -75,10 +89,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _schedule
 
 
-def stagger(number, period="weekly", start_hour=3, window_hours=1, spacing=15, gateways=None):
+def stagger(number, period="weekly", start_hour=3, window_hours=1, spacing=15, gateways=None, seconds=60):
     if isinstance(number, bool):
         raise AnsibleFilterError(f"stagger: gateway number {number!r} must be a non-negative integer")
     try:
+        if period == "interval":
+            if gateways is None:
+                raise _schedule.ScheduleError("an interval job needs the number of gateways")
+            return _schedule.repeating(int(number), int(seconds), int(gateways))
         return _schedule.slot(int(number), period, int(start_hour), int(window_hours), int(spacing),
                               None if gateways is None else int(gateways))
     except (_schedule.ScheduleError, TypeError, ValueError) as exc:

@@ -28,8 +28,9 @@ description:
     C(freifunk_batman_adv_version) and C(freifunk_batctl_version) are checked on the host by
     the freifunk_node role as least versions.
   - Seed 000's upstream variables (C(freifunk_gateways_peering_*), C(freifunk_gateway.gre_tunnels),
-    C(freifunk_gateway.bgp_neighbors)) are checked for their form and reported in a warning as not
-    in effect, because this version has no gateway_ipv4 role.
+    C(freifunk_gateway.bgp_neighbors)) are checked as a whole with P(ffmesh.gateway.uplink_plan#filter).
+    A gateway that has them gets its way out from the gateway_ipv4 role, unless
+    C(freifunk_gateway_ipv4_enabled) is false, which a warning then reports.
   - DHCP pools must lie in the mesh, hold no gateway's fixed address and not overlap.
   - tinc node names (C(freifunk_tinc_name), or the short host name with other characters than
     letters, digits and C(_) made C(_)) must differ between gateways.
@@ -101,7 +102,10 @@ hosts:
     gateway_ipv4:
       description: The gateway's mesh address.
       type: str
-  sample: {gw1: {group_index: 1, tinc_name: gw1, dhcp_range: {start: 10.186.16.1, end: 10.186.31.254}, gateway_ipv4: 10.186.1.1}}
+    uplink:
+      description: Whether setup.yml builds this gateway's way out (GRE, BGP, NAT) with the gateway_ipv4 role.
+      type: bool
+  sample: {gw1: {group_index: 1, tinc_name: gw1, dhcp_range: {start: 10.186.16.1, end: 10.186.31.254}, gateway_ipv4: 10.186.1.1, uplink: true}}
 notes:
   description: What the admin should know; also given as warnings.
   returned: success

@@ -46,6 +46,8 @@ GATEWAY_COMPARED = {"mesh_address_ipv4": "gateway_ipv4"}
 # address, the tunnels and the sessions to the backbone, checked as a whole by _uplink).
 GATEWAY_HONOURED = frozenset(("peering_public_address_ipv4",))
 GATEWAY_UPLINK = frozenset(("gre_tunnels", "bgp_neighbors"))
+# false: setup.yml leaves the uplink of this gateway alone (a lab whose kernel has no GRE).
+UPLINK_SWITCH = "freifunk_gateway_ipv4_enabled"
 # Seed 000 pulled its images (ffhef/*) at this tag; the container runtime builds its images on
 # the gateway from the current recipes, which is what "latest" asked for.
 IMAGE_TAG_VAR = "freifunk_image_tag"
@@ -188,12 +190,50 @@ def _check_gateway(host: str, variables: t.Mapping[str, t.Any], plan: t.Mapping[
         except _uplink.UplinkError as exc:
             raise InventoryError(f"host {host}: {exc}") from exc
         notes.extend(f"host {host}: {warning}" for warning in uplink["warnings"])
-        notes.append(
-            f"host {host}: {GATEWAY_VAR}.gre_tunnels and bgp_neighbors checked ({len(uplink['tunnels'])} tunnel(s), "
-            f"{len(uplink['sessions'])} session(s)) but NOT IN EFFECT: setup.yml does not run the gateway_ipv4 role yet, "
-            "so this gateway builds no GRE tunnel, BGP session or NAT, and clients that lease from it have no way out. "
-            "Do not migrate a gateway that carries clients upstream yet (README: Migrating from seed 000's containers)"
+        if not uplink_in_effect(host, variables):
+            notes.append(
+                f"host {host}: {GATEWAY_VAR}.gre_tunnels and bgp_neighbors checked ({len(uplink['tunnels'])} tunnel(s), "
+                f"{len(uplink['sessions'])} session(s)) but switched off by {UPLINK_SWITCH}: false, so this gateway "
+                "builds no GRE tunnel, BGP session or NAT, and clients that lease from it have no way out"
+            )
+
+
+TINC_ADDRESS_VAR = "freifunk_tinc_address"
+
+
+def tinc_address(host: str, variables: t.Mapping[str, t.Any], host_address: t.Optional[str]) -> str:
+    """Where the other gateways reach ``host`` over tinc.
+
+    ``freifunk_tinc_address`` if set. Else, as in seed 000, ``peering_public_address_ipv4``,
+    unless this gateway builds its uplink: then that is the NAT address behind the backbone, and
+    tinc, which carries batman-adv between the gateways, must not fail with the backbone (a
+    gateway that lost its uplink hands its clients to the others over tinc). It then takes
+    ``host_address``, the host's own address (its default IPv4 address).
+    """
+    if TINC_ADDRESS_VAR in variables:
+        _check_address(host, TINC_ADDRESS_VAR, variables[TINC_ADDRESS_VAR])
+        return str(variables[TINC_ADDRESS_VAR])
+    gateway = variables.get(GATEWAY_VAR)
+    public = gateway.get("peering_public_address_ipv4") if isinstance(gateway, t.Mapping) else None
+    if public is not None and not uplink_in_effect(host, variables):
+        return str(public)
+    if public is not None and not host_address:
+        raise InventoryError(
+            f"host {host}: {GATEWAY_VAR}.peering_public_address_ipv4 is the NAT address behind the backbone and the host "
+            f"has no default IPv4 address to reach it by over tinc; set {TINC_ADDRESS_VAR}"
         )
+    return str(host_address or "")
+
+
+def uplink_in_effect(host: str, variables: t.Mapping[str, t.Any]) -> bool:
+    """Whether setup.yml builds this gateway's way out (gateway_ipv4): it has one and it is not switched off."""
+    switch = variables.get(UPLINK_SWITCH, True)
+    if not isinstance(switch, bool):
+        if str(switch).strip().lower() not in ("true", "false", "yes", "no"):
+            raise InventoryError(f"host {host}: {UPLINK_SWITCH} = {switch!r} must be true or false")
+        switch = str(switch).strip().lower() in ("true", "yes")
+    gateway = variables.get(GATEWAY_VAR)
+    return switch and isinstance(gateway, t.Mapping) and bool(set(gateway) & GATEWAY_UPLINK)
 
 
 def _check_address(host: str, variable: str, value: t.Any) -> None:
@@ -253,6 +293,8 @@ def check_host(
                 raise InventoryError(f"host {host}: {name} = {variables[name]!r} is not a version such as 2017.0.1")
             if mesh_mode != "batman":
                 notes.append(f"host {host}: {name} has no effect with freifunk_mesh_mode: {mesh_mode} (no batman-adv)")
+    if TINC_ADDRESS_VAR in variables:
+        _check_address(host, TINC_ADDRESS_VAR, variables[TINC_ADDRESS_VAR])
     if GATEWAY_VAR in variables:
         _check_gateway(host, variables, plan, notes)
     return notes

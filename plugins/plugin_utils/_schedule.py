@@ -9,6 +9,9 @@ that with few gateways every weekday still has one gateway running the weekly up
 A window of ``window_hours`` starting at ``start_hour`` is cut into slots of ``spacing``
 minutes. Weekly jobs spread gateways over the weekdays first (number mod 7), then over the
 slots of the window; daily jobs use the slots of the window; hourly jobs the minutes of the hour.
+
+Checks that run every few seconds (:func:`repeating`) spread the gateways evenly over the
+interval, so their pings and their reactions to a failed uplink never start together.
 """
 
 from __future__ import annotations
@@ -92,3 +95,16 @@ def slot(
         "cron": f"{minute} {cron_hour} * * {cron_days}",
         "on_calendar": f"{calendar_days}*-*-* {calendar_hour}:{minute:02d}:00",
     }
+
+
+def repeating(number: int, seconds: int, gateways: int) -> t.Dict[str, t.Any]:
+    """The second at which gateway ``number`` of ``gateways`` runs a job every ``seconds``."""
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise ScheduleError(f"gateway number {number!r} must be a non-negative integer")
+    if not 1 <= seconds <= 60 or 60 % seconds:
+        raise ScheduleError(f"interval {seconds} s must divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
+    if not number < gateways:
+        raise ScheduleError(f"gateway number {number} is not below the number of gateways {gateways}")
+    second = number * seconds // gateways
+    repeat = "" if seconds == 60 else f"/{seconds}"
+    return {"second": second, "seconds": seconds, "on_calendar": f"*-*-* *:*:{second:02d}{repeat}"}

@@ -60,19 +60,29 @@ def _preflight(playbook, *args):
     return playbook(ROOT / "playbooks" / "preflight.yml", {}, "-i", str(SEED000), *args)
 
 
+def test_an_uplink_switched_off_is_reported_and_not_built(playbook):
+    run = _preflight(playbook, "-e", "freifunk_gateway_ipv4_enabled=false")
+    assert run.failed == 0, run.stdout[-3000:]
+    result = run.results("Check every gateway's variables, addresses, pools and tinc name")["server01.freifunk"]
+    assert {host: derived["uplink"] for host, derived in result["hosts"].items()} == {
+        "server01.freifunk": False, "server02.freifunk": False}
+    assert ("host server01.freifunk: freifunk_gateway.gre_tunnels and bgp_neighbors checked (1 tunnel(s), 1 session(s)) "
+            "but switched off by freifunk_gateway_ipv4_enabled: false") in " ".join(result["notes"])
+
+
 def test_seed000_inventory_passes_the_preflight_as_written(playbook):
     run = _preflight(playbook)
     assert run.failed == 0, run.stdout[-3000:]
     derived = run.results("Check every gateway's variables, addresses, pools and tinc name")["server01.freifunk"]["hosts"]
     assert derived == {
         "server01.freifunk": {"group_index": 1, "tinc_name": "server01", "gateway_ipv4": "10.186.1.1",
-                              "dhcp_range": {"start": "10.186.16.1", "end": "10.186.31.254"}},
+                              "dhcp_range": {"start": "10.186.16.1", "end": "10.186.31.254"}, "uplink": True},
         "server02.freifunk": {"group_index": 2, "tinc_name": "server02", "gateway_ipv4": "10.186.1.2",
-                              "dhcp_range": {"start": "10.186.32.1", "end": "10.186.47.254"}},
+                              "dhcp_range": {"start": "10.186.32.1", "end": "10.186.47.254"}, "uplink": True},
     }
     notes = " ".join(run.results("Check every gateway's variables, addresses, pools and tinc name")["server01.freifunk"]["notes"])
     assert "numbered as seed 000 did" in notes
-    assert "freifunk_gateway.gre_tunnels and bgp_neighbors checked (1 tunnel(s), 1 session(s)) but NOT IN EFFECT" in notes
+    assert "switched off" not in notes
     assert "freifunk_gateways_peering_gre_tunnel_mss_clamp = 1366 is more than the tunnel MTU 1400 leaves for TCP (1360)" in notes
     indexes = run.results("Number the gateways as seed 000 did")
     assert {host: result["ansible_facts"]["freifunk_group_index"] for host, result in indexes.items()} == {

@@ -158,3 +158,38 @@ def test_every_seed_variable_has_a_treatment():
         "freifunk_gateway",
     }
     assert seed_inventory <= _inventory.known_variables([])
+
+
+_UPLINK = {"peering_public_address_ipv4": "198.51.100.86", "gre_tunnels": [{"name": "a"}], "bgp_neighbors": [{"name": "a"}]}
+
+
+@pytest.mark.parametrize(
+    ("variables", "host_address", "expected"),
+    [
+        # Seed 000 without an uplink built here: its public address, as the seed had it.
+        ({"freifunk_gateway": {"peering_public_address_ipv4": "198.51.100.86"}}, "192.0.2.10", "198.51.100.86"),
+        # The uplink is built: that address sits behind the backbone; tinc takes the host's own.
+        ({"freifunk_gateway": _UPLINK}, "192.0.2.10", "192.0.2.10"),
+        ({"freifunk_gateway": _UPLINK, "freifunk_gateway_ipv4_enabled": False}, "192.0.2.10", "198.51.100.86"),
+        ({"freifunk_gateway": _UPLINK, "freifunk_tinc_address": "192.0.2.99"}, "192.0.2.10", "192.0.2.99"),
+        ({}, "192.0.2.10", "192.0.2.10"),
+        ({}, None, ""),
+    ],
+)
+def test_tinc_address(variables, host_address, expected):
+    assert _inventory.tinc_address("gw1", variables, host_address) == expected
+
+
+def test_tinc_address_refuses_an_uplink_host_without_an_address_of_its_own():
+    with pytest.raises(_inventory.InventoryError, match="set freifunk_tinc_address"):
+        _inventory.tinc_address("gw1", {"freifunk_gateway": _UPLINK}, None)
+    with pytest.raises(_inventory.InventoryError, match="freifunk_tinc_address = 'gw2' is not an address"):
+        _inventory.tinc_address("gw1", {"freifunk_tinc_address": "gw2"}, "192.0.2.10")
+
+
+@pytest.mark.parametrize("switch, expected", [(True, True), ("false", False), ("yes", True), (False, False)])
+def test_uplink_in_effect(switch, expected):
+    assert _inventory.uplink_in_effect("gw1", {"freifunk_gateway": _UPLINK, "freifunk_gateway_ipv4_enabled": switch}) is expected
+    assert _inventory.uplink_in_effect("gw1", {"freifunk_gateway": {"peering_public_address_ipv4": "198.51.100.86"}}) is False
+    with pytest.raises(_inventory.InventoryError, match="must be true or false"):
+        _inventory.uplink_in_effect("gw1", {"freifunk_gateway": _UPLINK, "freifunk_gateway_ipv4_enabled": "maybe"})

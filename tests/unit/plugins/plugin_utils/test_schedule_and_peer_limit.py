@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils._peer_limit import PeerLimitError, peer_limit
-from ansible_collections.ffmesh.gateway.plugins.plugin_utils._schedule import ScheduleError, capacity, slot
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._schedule import ScheduleError, capacity, repeating, slot
 
 
 def _times(entry):
@@ -96,3 +96,24 @@ def test_peer_limit_rejects_impossible_counts(kwargs):
 def test_active_gateways_together_admit_every_peer(peers, active, offline, buffer):
     limit = peer_limit(peers, active, active + offline, buffer)
     assert limit * active >= peers + buffer * active
+
+
+@given(seconds=st.sampled_from([1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60]), gateways=st.integers(1, 60))
+def test_interval_jobs_spread_gateways_evenly_over_the_interval(seconds, gateways):
+    seconds_of = [repeating(number, seconds, gateways)["second"] for number in range(gateways)]
+    assert seconds_of == sorted(seconds_of) and all(0 <= second < seconds for second in seconds_of)
+    # As far apart as the interval allows: no two gateways closer than a whole share of it.
+    assert all(later - earlier >= seconds // gateways for earlier, later in zip(seconds_of, seconds_of[1:]))
+    if gateways <= seconds:
+        assert len(set(seconds_of)) == gateways
+
+
+def test_interval_on_calendar():
+    assert repeating(1, 10, 2)["on_calendar"] == "*-*-* *:*:05/10"
+    assert repeating(3, 60, 4)["on_calendar"] == "*-*-* *:*:45"
+
+
+@pytest.mark.parametrize("number, seconds, gateways", [(0, 7, 1), (0, 0, 1), (0, 120, 1), (2, 60, 2), (-1, 60, 2), (True, 60, 2)])
+def test_interval_refuses_what_has_no_second(number, seconds, gateways):
+    with pytest.raises(ScheduleError):
+        repeating(number, seconds, gateways)
