@@ -10,7 +10,7 @@ version_added: 0.2.0
 description:
   - A gateway's C(freifunk_tinc_address) if the inventory sets it.
   - Else, as in seed 000, its C(freifunk_gateway.peering_public_address_ipv4) - unless the gateway
-    builds its uplink (C(freifunk_gateway.gre_tunnels), gateway_ipv4): that address is then the
+    builds its uplink (C(freifunk_gateway.gre_tunnels), gateway_ipv4), where that address is the
     NAT address behind the backbone, and tinc, which carries batman-adv between the gateways,
     must not fail with the backbone. The gateway's own default IPv4 address (its facts) is
     taken instead.

@@ -20,7 +20,10 @@ import time
 
 import pytest
 
-from harness import HERE, LOCAL, ROOT, make_netns, remove_netns, run_playbook
+from harness import LOCAL, ROOT, make_netns, remove_netns, run_playbook
+
+# One TCP connection and what each end saw of it; the kernel lab uses the same probe.
+PROBE = ROOT / "lab" / "playbooks" / "files" / "probe.py"
 
 ROLE = ROOT / "roles" / "gateway_ipv4"
 PUBLIC = "198.51.100.86"
@@ -206,12 +209,12 @@ class UplinkLab:
             sh(*argv[:1], "-n", self.gw, *argv[1:])
 
     def serve(self) -> None:
-        self.server = subprocess.Popen(["ip", "netns", "exec", self.bb, sys.executable, str(HERE / "tcp_probe.py"), "serve", TEST_ADDRESS, "8080"],
+        self.server = subprocess.Popen(["ip", "netns", "exec", self.bb, sys.executable, str(PROBE), "serve", TEST_ADDRESS, "8080"],
                                        stdout=subprocess.PIPE, text=True)
         assert self.server.stdout.readline().strip() == "ready"
 
     def connect(self) -> dict:
-        done = sh(sys.executable, str(HERE / "tcp_probe.py"), "connect", TEST_ADDRESS, "8080", netns=self.client, check=False)
+        done = sh(sys.executable, str(PROBE), "connect", TEST_ADDRESS, "8080", netns=self.client, check=False)
         return json.loads(done.stdout)
 
     def served(self) -> dict:

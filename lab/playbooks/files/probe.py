@@ -1,0 +1,83 @@
+"""Probes of the way out, for the uplink system test and the kernel lab.
+
+serve ADDRESS PORT: prints "ready", then per accepted TCP connection a JSON line with the peer's
+address and the MSS the connection uses.
+connect ADDRESS PORT: one TCP connection; prints a JSON line with the MSS, or the error (errno
+name, or "timeout").
+listen ADDRESS PORT: records every UDP datagram as a line "arrival-time source sequence" on
+standard output (the backbone's side of a failover measurement).
+send ADDRESS PORT INTERVAL: sends a numbered UDP datagram every INTERVAL seconds, for ever.
+gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
+before and after it, as JSON.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import sys
+import time
+
+
+def serve(address: str, port: str) -> None:
+    listener = socket.create_server((address, int(port)))
+    print("ready", flush=True)
+    while True:
+        connection, peer = listener.accept()
+        with connection:
+            mss = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+            print(json.dumps({"peer": peer[0], "mss": mss}), flush=True)
+
+
+def connect(address: str, port: str) -> None:
+    try:
+        with socket.create_connection((address, int(port)), timeout=5) as connection:
+            result = {"error": None, "mss": connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)}
+    except socket.timeout:
+        result = {"error": "timeout"}
+    except OSError as exc:
+        result = {"error": errno.errorcode.get(exc.errno or 0, str(exc))}
+    print(json.dumps(result))
+
+
+def listen(address: str, port: str) -> None:
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind((address, int(port)))
+    while True:
+        data, peer = receiver.recvfrom(64)
+        print(f"{time.time():.3f} {peer[0]} {data.decode(errors='replace')}", flush=True)
+
+
+def send(address: str, port: str, interval: str) -> None:
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sequence = 0
+    while True:
+        try:
+            sender.sendto(str(sequence).encode(), (address, int(port)))
+        except OSError:
+            pass  # no route yet (no lease, no gateway): the gap shows it
+        sequence += 1
+        time.sleep(float(interval))
+
+
+def gaps(log: str, since: str) -> None:
+    arrivals = []
+    with open(log, encoding="utf-8") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) == 3 and float(fields[0]) >= float(since):
+                arrivals.append((float(fields[0]), fields[1]))
+    result = {"since": float(since), "datagrams": len(arrivals)}
+    if arrivals:
+        steps = [(later[0] - earlier[0], earlier, later) for earlier, later in zip(arrivals, arrivals[1:])]
+        first = (arrivals[0][0] - float(since), (float(since), None), arrivals[0])
+        silence, before, after = max([first, *steps], key=lambda step: step[0])
+        result.update({"longest_silence": round(silence, 3), "source_before": before[1], "source_after": after[1],
+                       "resumed_at": after[0], "last_source": arrivals[-1][1],
+                       "last_arrival": arrivals[-1][0]})
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    {"serve": serve, "connect": connect, "listen": listen, "send": send, "gaps": gaps}[sys.argv[1]](*sys.argv[2:])
