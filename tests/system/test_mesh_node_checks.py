@@ -72,7 +72,7 @@ def test_bandwidth_batctl_would_refuse_stops_the_role_first(playbook, tmp_path):
     assert not calls.exists()
 
 
-def _render_batman_netdev(playbook, tmp_path, bandwidth: str) -> str:
+def _render_batman_netdev(playbook, tmp_path, bandwidth: str, **variables) -> str:
     role = ROOT / "roles" / "freifunk_node"
     play = [{
         "name": "render",
@@ -82,7 +82,7 @@ def _render_batman_netdev(playbook, tmp_path, bandwidth: str) -> str:
         "tasks": [{
             "name": "netdev",
             "ansible.builtin.template": {"src": str(role / "templates" / "batman.netdev.j2"), "dest": str(tmp_path / "batman.netdev"), "mode": "0644"},
-            "vars": {"freifunk_batman_gw_bandwidth": bandwidth},
+            "vars": {"freifunk_batman_gw_bandwidth": bandwidth, **variables},
         }],
     }]
     run = playbook(play, LOCAL)
@@ -96,3 +96,11 @@ def test_networkd_gets_bits_per_second(playbook, tmp_path):
     assert "GatewayBandwidthDown=100000K\nGatewayBandwidthUp=20000K\n" in netdev
     netdev = _render_batman_netdev(playbook, tmp_path, "10000")
     assert "GatewayBandwidthDown=10000K\nGatewayBandwidthUp=2000K\n" in netdev
+
+
+def test_batman_runs_the_sites_routing_algorithm(playbook, tmp_path):
+    # networkd's own default is batman-v; Gluon routers and seed 000's gateways run BATMAN_IV,
+    # and a router with another algorithm than the gateway's never meshes with it.
+    assert "RoutingAlgorithm=batman-iv\n" in _render_batman_netdev(playbook, tmp_path, "10000")
+    netdev = _render_batman_netdev(playbook, tmp_path, "10000", freifunk_batman_routing_algorithm="BATMAN_V")
+    assert "RoutingAlgorithm=batman-v\n" in netdev
