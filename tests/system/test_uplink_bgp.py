@@ -49,6 +49,18 @@ template bgp gateways { local as 201701; ipv4 { import all; export where proto =
 protocol bgp gw_a from gateways { neighbor 100.64.1.69 as 65186; source address 100.64.1.68; }
 protocol bgp gw_b from gateways { neighbor 100.64.1.71 as 65186; source address 100.64.1.70; }
 """
+# IPv6: the community's prefix, the mesh's /64 in it, a transfer net on the first tunnel, and the
+# backbone's default route and test address.
+PREFIX6, MESH6 = "2001:db8:186::/48", "2001:db8:186::/64"
+TUNNEL6 = {"tunnel_address_ipv6": "2001:db8:ff::2", "tunnel_peer_ipv6": "2001:db8:ff::1"}
+NEIGHBOR6 = {"address_ipv6": "2001:db8:ff::1", "source_ipv6": "2001:db8:ff::2"}
+TEST_ADDRESS6 = "2001:db8:ffff::80"
+BACKBONE_CONF6 = BACKBONE_CONF + """
+protocol kernel { ipv6 { import none; export where source = RTS_BGP; }; }
+protocol static offered6 { ipv6; route ::/0 unreachable; route 2001:db8:ffff::/48 unreachable; }
+protocol bgp gw_a6 { local as 201701; neighbor 2001:db8:ff::2 as 65186; source address 2001:db8:ff::1;
+  ipv6 { import all; export where proto = "offered6"; }; }
+"""
 # On the gateway host's own way out: what arrives from the mesh, or for the test server.
 LEAK_COUNTERS = """
 table inet leak {
@@ -67,15 +79,16 @@ def sh(*argv: str, netns: str | None = None, check: bool = True) -> subprocess.C
     return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=60)
 
 
-def render(workdir: pathlib.Path, tunnels: list, neighbors: list) -> pathlib.Path:
+def render(workdir: pathlib.Path, tunnels: list, neighbors: list, ipv6: bool = False) -> pathlib.Path:
     """The role's bird.conf, uplink.nft and uplink.network, checked as the role checks them."""
-    out = workdir / f"rendered-{len(tunnels)}"
+    out = workdir / f"rendered-{len(tunnels)}{'-ipv6' if ipv6 else ''}"
+    settings = {"freifunk_gateways_peering_prefix_ipv6": PREFIX6} if ipv6 else {}
     out.mkdir()
     play = [{
         "name": "render", "hosts": "localhost", "gather_facts": False,
         "vars_files": [str(ROLE / "defaults" / "main.yml"), str(ROLE / "vars" / "main.yml")],
         "vars": {
-            "freifunk_mesh": {"ipv4_net": MESH}, "freifunk_group_index": 0,
+            "freifunk_mesh": {"ipv4_net": MESH, **({"ipv6_net": MESH6} if ipv6 else {})}, "freifunk_group_index": 0, **settings,
             "freifunk_gateways_peering_local_as": 65186, "freifunk_gateways_peering_gre_tunnel_mss_clamp": MSS_CLAMP,
             "freifunk_gateway": {"peering_public_address_ipv4": PUBLIC, "gre_tunnels": tunnels, "bgp_neighbors": neighbors},
         },
@@ -105,7 +118,8 @@ def networkd_rules_and_routes(network_file: pathlib.Path) -> list[list[str]]:
 
     def flush():
         if section == "RoutingPolicyRule":
-            argv = ["ip", "rule", "add"]
+            family = "-6" if ":" in keys.get("From", "") + keys.get("To", "") else "-4"
+            argv = ["ip", family, "rule", "add"]
             argv += ["from", keys["From"]] if "From" in keys else []
             argv += ["to", keys["To"]] if "To" in keys else []
             commands.append(argv + ["lookup", keys["Table"], "priority", keys["Priority"]])
@@ -149,11 +163,12 @@ def wait_established(socket_path: pathlib.Path, names: list[str], seconds: float
 
 def routes(socket_path: pathlib.Path, table: str) -> list[str]:
     shown = sh("birdc", "-s", str(socket_path), "show", "route", "table", table).stdout.splitlines()
-    return sorted(line.split()[0] for line in shown if line[:1].isdigit())
+    # A route's line starts with its prefix; its attributes follow indented.
+    return sorted(line.split()[0] for line in shown if line[:1].strip() and "/" in line.split()[0])
 
 
 class UplinkLab:
-    def __init__(self) -> None:
+    def __init__(self, backbone_conf: str = BACKBONE_CONF) -> None:
         self.workdir = pathlib.Path(tempfile.mkdtemp(prefix="ffmesh-uplink-"))
         self.gw, self.bb, self.client, self.up = (make_netns(role) for role in ("gw", "bb", "cl", "up"))
         self.birds: dict[str, subprocess.Popen] = {}
@@ -183,7 +198,7 @@ class UplinkLab:
             # The MSS a socket reports is then the MSS of the SYN, without the timestamp option.
             sh("sysctl", "-q", "-w", "net.ipv4.tcp_timestamps=0", netns=namespace)
         subprocess.run(["ip", "netns", "exec", self.up, "nft", "-f", "-"], input=LEAK_COUNTERS, text=True, check=True)
-        (self.workdir / "backbone.conf").write_text(BACKBONE_CONF)
+        (self.workdir / "backbone.conf").write_text(backbone_conf)
         self.start_bird("bb", self.bb, self.workdir / "backbone.conf")
 
     def start_bird(self, name: str, namespace: str, config: pathlib.Path) -> pathlib.Path:
@@ -290,3 +305,67 @@ def test_the_mesh_leaves_only_through_the_tunnels_as_the_public_address(uplink_l
     client = lab.connect()
     assert client["error"] in ("EHOSTUNREACH", "ENETUNREACH", "timeout"), client
     assert lab.leaked() == [0, 0]
+
+
+def _client_default6(lab) -> list:
+    return json.loads(sh("ip", "-6", "-j", "route", "show", "default", netns=lab.client).stdout)
+
+
+def _wait(condition, seconds: float, what: str, shown=lambda: ""):
+    """condition()'s first true result; else an error with ``what`` and ``shown()`` at the end."""
+    deadline = time.monotonic() + seconds
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}\n{shown()}")
+        time.sleep(0.5)
+    return result
+
+
+@pytest.fixture
+def uplink_lab6(require):
+    require("ip", "nft", "bird", "birdc", "ping")
+    lab = UplinkLab(BACKBONE_CONF6)
+    sh("ip", "-n", lab.gw, "addr", "add", f"{TUNNEL6['tunnel_address_ipv6']}/64", "dev", TUNNELS[0]["name"], "nodad")
+    sh("ip", "-n", lab.bb, "addr", "add", f"{TUNNEL6['tunnel_peer_ipv6']}/64", "dev", "gw_a", "nodad")
+    sh("ip", "-n", lab.bb, "addr", "add", f"{TEST_ADDRESS6}/128", "dev", "lo")
+    # freifunk_node gives the mesh bridge an address of the mesh's /64; radv announces that /64.
+    sh("ip", "-n", lab.gw, "addr", "add", "2001:db8:186::1/64", "dev", "br-mesh", "nodad")
+    sh("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1", netns=lab.gw)
+    yield lab
+    lab.close()
+
+
+def test_ipv6_sessions_prefix_and_router_advertisements_follow_the_uplink(uplink_lab6):
+    lab = uplink_lab6
+    rendered = render(lab.workdir, [{**TUNNELS[0], **TUNNEL6}], [{**NEIGHBORS[0], **NEIGHBOR6}], ipv6=True)
+    lab.apply_gateway(rendered)
+    gw_socket = lab.start_bird("gw", lab.gw, rendered / "bird.conf")
+    wait_established(gw_socket, ["up4_a_ak_ber", "up6_a_ak_ber"])
+
+    # Only the default route comes in; only the community's prefix goes out.
+    _wait(lambda: routes(gw_socket, "ffmesh_uplink6") == sorted(["::/0", PREFIX6]), 10, "::/0 from the backbone",
+          lambda: sh("birdc", "-s", str(gw_socket), "show", "route", "table", "ffmesh_uplink6", "all").stdout)
+    learned = sh("birdc", "-s", str(lab.workdir / "bb.ctl"), "show", "route", "protocol", "gw_a6").stdout
+    assert PREFIX6 in learned and learned.count("/") == 1, learned
+    table = json.loads(sh("ip", "-6", "-n", lab.gw, "-j", "route", "show", "table", "61").stdout)
+    assert sorted((route.get("type", "unicast"), route["dst"]) for route in table) == [("unicast", "default"), ("unreachable", "default")], table
+
+    # The client learns its address and default route from the gateway's router advertisements,
+    # and reaches the backbone's test address through the tunnel, without NAT.
+    def radv() -> str:
+        return sh("birdc", "-s", str(gw_socket), "show", "protocols", "all", "ffmesh_radv").stdout
+
+    default = _wait(lambda: _client_default6(lab), 20, "a default route from the router advertisements", radv)
+    assert default[0]["gateway"].startswith("fe80:"), default
+    addresses = json.loads(sh("ip", "-6", "-j", "addr", "show", "dev", "eth0", "scope", "global", netns=lab.client).stdout)
+    assert any(info["local"].startswith("2001:db8:186:0:") for info in addresses[0]["addr_info"]), addresses
+    assert sh("ping", "-6", "-c", "2", "-W", "2", TEST_ADDRESS6, netns=lab.client, check=False).returncode == 0
+
+    # The uplink check's down action (gateway_ipv4's freifunk_uplink_check_config): the
+    # advertisements' router lifetime drops to 0 and the client loses its default route.
+    assert sh("birdc", "-s", str(gw_socket), "disable", "ffmesh_radv_default").returncode == 0
+    _wait(lambda: not _client_default6(lab), 20, "the default route withdrawn", radv)
+    assert routes(gw_socket, "ffmesh_uplink6") == sorted(["::/0", PREFIX6]), "the session itself stays"
+    # And its up action brings it back.
+    assert sh("birdc", "-s", str(gw_socket), "enable", "ffmesh_radv_default").returncode == 0
+    _wait(lambda: _client_default6(lab), 20, "the default route back", radv)
