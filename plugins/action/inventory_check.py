@@ -49,10 +49,12 @@ def _task_results(tasks: t.Any) -> t.Iterator[str]:
 
 
 def registered_variables() -> t.Set[str]:
-    """What the collection's roles and playbooks register or set as facts: after setup.yml they are host variables too."""
+    """What the collection's roles (tasks and handlers) and playbooks register or set as facts: after setup.yml
+    they are host variables too."""
     names: t.Set[str] = set()
-    for path in glob.glob(os.path.join(COLLECTION_DIR, "roles", "*", "tasks", "*.yml")) + glob.glob(
-            os.path.join(COLLECTION_DIR, "playbooks", "*.yml")):
+    for path in (glob.glob(os.path.join(COLLECTION_DIR, "roles", "*", "tasks", "*.yml"))
+                 + glob.glob(os.path.join(COLLECTION_DIR, "roles", "*", "handlers", "*.yml"))
+                 + glob.glob(os.path.join(COLLECTION_DIR, "playbooks", "*.yml"))):
         with open(path, encoding="utf-8") as tasks_file:
             names.update(name for name in _task_results(yaml.safe_load(tasks_file)) if name.startswith(_inventory.PREFIX))
     return names
