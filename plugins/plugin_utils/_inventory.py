@@ -20,6 +20,8 @@ try:
 except ImportError:
     HAS_NETADDR = False
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan, _uplink
 
 PREFIX = "freifunk_"
@@ -227,11 +229,10 @@ def tinc_address(host: str, variables: t.Mapping[str, t.Any], host_address: t.Op
 
 def uplink_in_effect(host: str, variables: t.Mapping[str, t.Any]) -> bool:
     """Whether setup.yml builds this gateway's way out (gateway_ipv4): it has one and it is not switched off."""
-    switch = variables.get(UPLINK_SWITCH, True)
-    if not isinstance(switch, bool):
-        if str(switch).strip().lower() not in ("true", "false", "yes", "no"):
-            raise InventoryError(f"host {host}: {UPLINK_SWITCH} = {switch!r} must be true or false")
-        switch = str(switch).strip().lower() in ("true", "yes")
+    try:
+        switch = boolean(variables.get(UPLINK_SWITCH, True), strict=True)
+    except TypeError as exc:
+        raise InventoryError(f"host {host}: {UPLINK_SWITCH} = {variables[UPLINK_SWITCH]!r} must be true or false") from exc
     gateway = variables.get(GATEWAY_VAR)
     return switch and isinstance(gateway, t.Mapping) and bool(set(gateway) & GATEWAY_UPLINK)
 
