@@ -227,6 +227,19 @@ def tinc_address(host: str, variables: t.Mapping[str, t.Any], host_address: t.Op
     return str(host_address or "")
 
 
+def tinc_sources(address: str, facts: t.Mapping[str, t.Any]) -> t.List[str]:
+    """The addresses a gateway's tinc may connect from: the one it is reached at and every address of its own.
+
+    A connection leaves from the address of the route to the peer, which need not be the one the
+    peer dials back (seed 000's peering_public_address_ipv4 is often not the host's first address).
+    IPv6 link-local addresses route nowhere and are left out.
+    """
+    sources = [address] if address else []
+    for key in ("all_ipv4_addresses", "all_ipv6_addresses"):
+        sources += [str(found) for found in facts.get(key) or [] if not str(found).lower().startswith("fe80:")]
+    return list(dict.fromkeys(sources))
+
+
 def uplink_in_effect(host: str, variables: t.Mapping[str, t.Any]) -> bool:
     """Whether setup.yml builds this gateway's way out (gateway_ipv4): it has one and it is not switched off."""
     try:

@@ -193,3 +193,10 @@ def test_uplink_in_effect(switch, expected):
     assert _inventory.uplink_in_effect("gw1", {"freifunk_gateway": {"peering_public_address_ipv4": "198.51.100.86"}}) is False
     with pytest.raises(_inventory.InventoryError, match="must be true or false"):
         _inventory.uplink_in_effect("gw1", {"freifunk_gateway": _UPLINK, "freifunk_gateway_ipv4_enabled": "maybe"})
+
+
+def test_tinc_sources_adds_the_hosts_own_addresses_once_and_no_link_local():
+    facts = {"all_ipv4_addresses": ["192.0.2.10", "198.51.100.86"], "all_ipv6_addresses": ["fe80::1", "FE80::2", "2001:db8::10"]}
+    assert _inventory.tinc_sources("198.51.100.86", facts) == ["198.51.100.86", "192.0.2.10", "2001:db8::10"]
+    assert _inventory.tinc_sources("", {}) == []
+    assert _inventory.tinc_sources("", {"all_ipv4_addresses": ["192.0.2.10"]}) == ["192.0.2.10"]

@@ -1,0 +1,58 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: tinc_sources
+short_description: The addresses each gateway's tinc may connect from
+version_added: 0.2.0
+description:
+  - For each gateway, the address the others reach it at over tinc
+    (P(ffmesh.gateway.tinc_addresses#filter)) and every address of its own from its facts
+    (C(all_ipv4_addresses), C(all_ipv6_addresses) without link-local ones), without repeats.
+  - A gateway's connection to another leaves from the address of its route there, which need
+    not be the address it is reached at; the firewall role opens tinc's port to all of them.
+  - Facts of a gateway that were not gathered add nothing; its tinc address still counts.
+positional: hostvars
+options:
+  _input:
+    description: The inventory host names of the gateways.
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: C(hostvars), to read each gateway's variables and facts.
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Open tinc to the other gateways only
+  ansible.builtin.include_role:
+    name: ffmesh.gateway.firewall
+  vars:
+    freifunk_firewall_tinc_peers: >-
+      {{ (groups['gateways'] | difference([inventory_hostname])
+          | ffmesh.gateway.tinc_sources(hostvars)).values() | flatten | unique }}
+"""
+
+RETURN = r"""
+_value:
+  description: Inventory host name to the list of its addresses.
+  type: dict
+"""
+
+from ansible_collections.ffmesh.gateway.plugins.filter.tinc_addresses import tinc_addresses
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _inventory
+
+
+def tinc_sources(hosts, hostvars):
+    hosts = [str(host) for host in hosts]
+    addresses = tinc_addresses(hosts, hostvars)
+    return {host: _inventory.tinc_sources(addresses[host], hostvars[host].get("ansible_facts", {}) or {}) for host in hosts}
+
+
+class FilterModule:
+    def filters(self):
+        return {"tinc_sources": tinc_sources}
