@@ -9,10 +9,12 @@ short_description: The addresses each gateway's tinc may connect from
 version_added: 0.2.0
 description:
   - For each gateway, the address the others reach it at over tinc
-    (P(ffmesh.gateway.tinc_addresses#filter)) and every address of its own from its facts
-    (C(all_ipv4_addresses), C(all_ipv6_addresses) without link-local ones), without repeats.
-  - A gateway's connection to another leaves from the address of its route there, which need
-    not be the address it is reached at; the firewall role opens tinc's port to all of them.
+    (P(ffmesh.gateway.tinc_addresses#filter)) and its default IPv4 and IPv6 addresses from its
+    facts (C(default_ipv4), C(default_ipv6)), without repeats.
+  - A gateway's connection to another leaves from the address of its route there, the default
+    route's for a peer on the internet, which need not be the address it is reached at; the
+    firewall role opens tinc's port to all of them. A gateway that reaches the others another
+    way (a second NIC) needs C(freifunk_tinc_address) set to that NIC's address.
   - Facts of a gateway that were not gathered add nothing; its tinc address still counts.
 positional: hostvars
 options:

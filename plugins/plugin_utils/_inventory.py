@@ -228,15 +228,19 @@ def tinc_address(host: str, variables: t.Mapping[str, t.Any], host_address: t.Op
 
 
 def tinc_sources(address: str, facts: t.Mapping[str, t.Any]) -> t.List[str]:
-    """The addresses a gateway's tinc may connect from: the one it is reached at and every address of its own.
+    """The addresses a gateway's tinc may connect from: the one it is reached at and its default ones.
 
-    A connection leaves from the address of the route to the peer, which need not be the one the
-    peer dials back (seed 000's peering_public_address_ipv4 is often not the host's first address).
-    IPv6 link-local addresses route nowhere and are left out.
+    A connection leaves from the address of the route to the peer, the default route's for a
+    peer on the internet, which need not be the address the peer dials back (seed 000's
+    peering_public_address_ipv4 is often not the host's first address). The host's other
+    addresses are left out: setup.yml makes some of them (the mesh's, the NAT address), so they
+    would change the firewall between the first run and the next.
     """
     sources = [address] if address else []
-    for key in ("all_ipv4_addresses", "all_ipv6_addresses"):
-        sources += [str(found) for found in facts.get(key) or [] if not str(found).lower().startswith("fe80:")]
+    for key in ("default_ipv4", "default_ipv6"):
+        found = str((facts.get(key) or {}).get("address") or "")
+        if found and not found.lower().startswith("fe80:"):
+            sources.append(found)
     return list(dict.fromkeys(sources))
 
 

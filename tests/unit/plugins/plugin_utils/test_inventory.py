@@ -195,8 +195,13 @@ def test_uplink_in_effect(switch, expected):
         _inventory.uplink_in_effect("gw1", {"freifunk_gateway": _UPLINK, "freifunk_gateway_ipv4_enabled": "maybe"})
 
 
-def test_tinc_sources_adds_the_hosts_own_addresses_once_and_no_link_local():
-    facts = {"all_ipv4_addresses": ["192.0.2.10", "198.51.100.86"], "all_ipv6_addresses": ["fe80::1", "FE80::2", "2001:db8::10"]}
+def test_tinc_sources_adds_the_default_addresses_once():
+    facts = {
+        "default_ipv4": {"address": "192.0.2.10"},
+        "default_ipv6": {"address": "2001:db8::10"},
+        "all_ipv4_addresses": ["192.0.2.10", "10.186.0.1", "198.51.100.86"],
+    }
     assert _inventory.tinc_sources("198.51.100.86", facts) == ["198.51.100.86", "192.0.2.10", "2001:db8::10"]
+    assert _inventory.tinc_sources("192.0.2.10", facts) == ["192.0.2.10", "2001:db8::10"]
+    assert _inventory.tinc_sources("", {"default_ipv4": {}, "default_ipv6": {"address": "fe80::1"}}) == []
     assert _inventory.tinc_sources("", {}) == []
-    assert _inventory.tinc_sources("", {"all_ipv4_addresses": ["192.0.2.10"]}) == ["192.0.2.10"]
