@@ -7,12 +7,16 @@ name, or "timeout").
 listen ADDRESS PORT: records every UDP datagram as a line "arrival-time source sequence" on
 standard output (the backbone's side of a failover measurement).
 send ADDRESS PORT INTERVAL: sends a numbered UDP datagram every INTERVAL seconds, for ever.
+scan ADDRESS PORTS: a TCP connection to every port of PORTS ("1-1024,10000"), 300 at a time;
+prints JSON with the ports that accepted ("open"), those that answered with a reset ("refused":
+a filter let the SYN through to no listener), and how many got no answer ("silent": dropped).
 gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
 before and after it, as JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import socket
@@ -61,6 +65,33 @@ def send(address: str, port: str, interval: str) -> None:
         time.sleep(float(interval))
 
 
+async def _knock(address: str, port: int, limit: asyncio.Semaphore) -> str:
+    async with limit:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout=3)
+        except ConnectionRefusedError:
+            return "refused"
+        except (asyncio.TimeoutError, OSError):
+            return "silent"
+        writer.close()
+        return "open"
+
+
+async def _scan(address: str, ports: list) -> dict:
+    limit = asyncio.Semaphore(300)
+    answers = await asyncio.gather(*(_knock(address, port, limit) for port in ports))
+    found: dict = {kind: [port for port, answer in zip(ports, answers) if answer == kind] for kind in ("open", "refused")}
+    return {**found, "silent": answers.count("silent")}
+
+
+def scan(address: str, ports: str) -> None:
+    wanted = []
+    for part in ports.split(","):
+        first, _, last = part.partition("-")
+        wanted += range(int(first), int(last or first) + 1)
+    print(json.dumps({"address": address, **asyncio.run(_scan(address, wanted))}))
+
+
 def gaps(log: str, since: str) -> None:
     arrivals = []
     with open(log, encoding="utf-8") as handle:
@@ -80,4 +111,4 @@ def gaps(log: str, since: str) -> None:
 
 
 if __name__ == "__main__":
-    {"serve": serve, "connect": connect, "listen": listen, "send": send, "gaps": gaps}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "connect": connect, "listen": listen, "send": send, "scan": scan, "gaps": gaps}[sys.argv[1]](*sys.argv[2:])
