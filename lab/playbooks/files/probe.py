@@ -68,7 +68,7 @@ def send(address: str, port: str, interval: str) -> None:
 async def _knock(address: str, port: int, limit: asyncio.Semaphore) -> str:
     async with limit:
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout=3)
+            writer = (await asyncio.wait_for(asyncio.open_connection(address, port), timeout=3))[1]
         except ConnectionRefusedError:
             return "refused"
         except (asyncio.TimeoutError, OSError):
@@ -87,7 +87,7 @@ async def _scan(address: str, ports: list) -> dict:
 def scan(address: str, ports: str) -> None:
     wanted = []
     for part in ports.split(","):
-        first, _, last = part.partition("-")
+        first, last = (part.split("-", 1) + [""])[:2]
         wanted += range(int(first), int(last or first) + 1)
     print(json.dumps({"address": address, **asyncio.run(_scan(address, wanted))}))
 
