@@ -56,6 +56,16 @@ options:
     description: Routes a session may send before BIRD blocks it.
     type: int
     default: 10
+  group_index:
+    description: This gateway's C(freifunk_group_index); with O(group_indices) it ranks the gateway as an IPv6 exit.
+    type: int
+    default: 0
+  group_indices:
+    description:
+      - Every gateway's C(freifunk_group_index). The lowest is the mesh's first IPv6 exit (see RV(_value.ipv6_exit)).
+      - This gateway's own need not be among them; without any, it is the only gateway.
+    type: list
+    elements: int
 """
 
 EXAMPLES = r"""
@@ -129,6 +139,15 @@ _value:
     ipv6:
       description: Whether any session is IPv6.
       type: bool
+    ipv6_exit:
+      description:
+        - How the gateway ranks as the mesh's IPv6 exit. The prefix is not NATed, and each gateway's
+          firewall passes only replies to what it sent out, so clients and backbone must pick the
+          same gateway. C(rank) (0 for the lowest group index, at most 2), C(router_preference)
+          (RFC 4191's in the router advertisements, V(high), V(medium) or V(low)), C(prepend) (how
+          often the gateway's AS is prepended to the prefix it announces).
+      type: dict
+      sample: {rank: 0, router_preference: high, prepend: 0}
     endpoints:
       description: The tunnels' endpoints, sorted.
       type: list
@@ -145,11 +164,12 @@ from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _uplink
 
 
 def uplink_plan(gateway, local_as, mesh_ipv4_net, mtu=1400, mss_clamp=None, mesh_ipv6_net=None, prefix_ipv6=None,
-                table=61, rule_priority=41, import_limit=10):
+                table=61, rule_priority=41, import_limit=10, group_index=0, group_indices=None):
     try:
         return _uplink.uplink_plan(gateway, local_as=local_as, mesh_ipv4_net=mesh_ipv4_net, mtu=mtu, mss_clamp=mss_clamp,
                                    mesh_ipv6_net=mesh_ipv6_net, prefix_ipv6=prefix_ipv6, table=table,
-                                   rule_priority=rule_priority, import_limit=import_limit)
+                                   rule_priority=rule_priority, import_limit=import_limit, group_index=group_index,
+                                   group_indices=group_indices)
     except _uplink.UplinkError as exc:
         raise AnsibleFilterError(f"uplink_plan: {exc}") from exc
 

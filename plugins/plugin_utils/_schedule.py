@@ -97,12 +97,20 @@ def slot(
     }
 
 
-def repeating(number: int, seconds: int, gateways: int) -> t.Dict[str, t.Any]:
-    """The second at which gateway ``number`` of ``gateways`` runs a job every ``seconds``."""
+def repeating(number: int, seconds: int, gateways: t.Union[int, t.Sequence[int]]) -> t.Dict[str, t.Any]:
+    """The second at which gateway ``number`` of ``gateways`` runs a job every ``seconds``.
+
+    ``gateways`` is their number (gateways are numbered 0 to n-1), or the gateways' own numbers
+    (group indices, which may have gaps): then ``number`` takes its place among them, its own
+    added if it is missing.
+    """
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise ScheduleError(f"gateway number {number!r} must be a non-negative integer")
     if not 1 <= seconds <= 60 or 60 % seconds:
         raise ScheduleError(f"interval {seconds} s must divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
+    if not isinstance(gateways, int):
+        numbers = sorted({number, *gateways})
+        number, gateways = numbers.index(number), len(numbers)
     if not number < gateways:
         raise ScheduleError(f"gateway number {number} is not below the number of gateways {gateways}")
     second = number * seconds // gateways

@@ -38,6 +38,8 @@ _TCP_IP_HEADERS = {4: 40, 6: 60}
 MAX_GRE_MTU = 1476
 # IPv6 needs 1280 on every link.
 MIN_MTU = 1280
+# RFC 4191's default router preferences, best first.
+ROUTER_PREFERENCES = ("high", "medium", "low")
 _INTERFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
 
 
@@ -128,6 +130,8 @@ def uplink_plan(
     table: t.Any = 61,
     rule_priority: t.Any = 41,
     import_limit: t.Any = 10,
+    group_index: t.Any = 0,
+    group_indices: t.Any = None,
 ) -> dict[str, t.Any]:
     """Checks seed 000's ``freifunk_gateway`` of one gateway and returns its uplink.
 
@@ -135,7 +139,8 @@ def uplink_plan(
     settings (``mss_clamp`` defaults to what the tunnel MTU leaves for TCP: MTU - 40, IPv6
     MTU - 60). ``prefix_ipv6`` is the community's IPv6 prefix that the gateways announce.
     ``table`` is the routing table of the tunnels; the mesh's traffic looks it up with rules from
-    ``rule_priority`` on. ``import_limit`` caps the routes a session may send.
+    ``rule_priority`` on. ``import_limit`` caps the routes a session may send. ``group_index`` and
+    ``group_indices`` (every gateway's) rank the gateways as IPv6 exits (:func:`ipv6_exit`).
     """
     if not isinstance(gateway, t.Mapping):
         raise UplinkError(f"{GATEWAY_VAR} = {gateway!r} must be a dict (seed 000's host_vars)")
@@ -274,6 +279,30 @@ def uplink_plan(
         "tunnels": tunnels,
         "sessions": sessions,
         "ipv6": any(session["family"] == "ipv6" for session in sessions),
+        "ipv6_exit": ipv6_exit(group_index, group_indices or []),
         "endpoints": sorted({tunnel["endpoint"] for tunnel in tunnels}, key=ipaddress.ip_address),
         "warnings": warnings,
     }
+
+
+def ipv6_exit(group_index: t.Any, group_indices: t.Any) -> dict[str, t.Any]:
+    """How a gateway ranks as the mesh's IPv6 exit among all gateways (their group indices, its own
+    among them or not).
+
+    The community's IPv6 prefix is one for all gateways and is not NATed, so a connection's
+    replies come back through whichever gateway the backbone picks. Each gateway's firewall
+    passes only replies to connections it has seen go out: both directions must use the same
+    gateway. The lowest index is the first exit: its router advertisements have the best default
+    router preference (RFC 4191: clients use the best router that offers a default route), and
+    the others prepend their AS to the prefix as often as their rank, so the backbone prefers the
+    same gateway. A gateway whose uplink check fails withdraws both. RFC 4191 has three
+    preferences: from the third gateway on, the ranks tie ("low", two prepends), and clients and
+    backbone agree only while one of the first two gateways works.
+    """
+    try:
+        own = int(str(group_index))
+        indices = sorted({own, *(int(str(index)) for index in group_indices)})
+    except (TypeError, ValueError) as exc:
+        raise UplinkError(f"freifunk_group_index: {group_index!r} among {group_indices!r} must be whole numbers") from exc
+    rank = min(indices.index(own), len(ROUTER_PREFERENCES) - 1)
+    return {"rank": rank, "router_preference": ROUTER_PREFERENCES[rank], "prepend": rank}

@@ -356,16 +356,23 @@ def test_ipv6_sessions_prefix_and_router_advertisements_follow_the_uplink(uplink
         return sh("birdc", "-s", str(gw_socket), "show", "protocols", "all", "ffmesh_radv").stdout
 
     default = _wait(lambda: _client_default6(lab), 20, "a default route from the router advertisements", radv)
-    assert default[0]["gateway"].startswith("fe80:"), default
+    # The only gateway is the first IPv6 exit: the best default router preference.
+    assert default[0]["gateway"].startswith("fe80:") and default[0]["pref"] == "high", default
     addresses = json.loads(sh("ip", "-6", "-j", "addr", "show", "dev", "eth0", "scope", "global", netns=lab.client).stdout)
     assert any(info["local"].startswith("2001:db8:186:0:") for info in addresses[0]["addr_info"]), addresses
     assert sh("ping", "-6", "-c", "2", "-W", "2", TEST_ADDRESS6, netns=lab.client, check=False).returncode == 0
 
     # The uplink check's down action (gateway_ipv4's freifunk_uplink_check_config): the
-    # advertisements' router lifetime drops to 0 and the client loses its default route.
-    assert sh("birdc", "-s", str(gw_socket), "disable", "ffmesh_radv_default").returncode == 0
+    # advertisements' router lifetime drops to 0, the client loses its default route, and the
+    # backbone the prefix, so that replies take the gateway the clients take then.
+    def backbone_learned() -> str:
+        return sh("birdc", "-s", str(lab.workdir / "bb.ctl"), "show", "route", "protocol", "gw_a6").stdout
+
+    assert sh("birdc", "-s", str(gw_socket), "disable", "ffmesh_exit6").returncode == 0
     _wait(lambda: not _client_default6(lab), 20, "the default route withdrawn", radv)
-    assert routes(gw_socket, "ffmesh_uplink6") == sorted(["::/0", PREFIX6]), "the session itself stays"
-    # And its up action brings it back.
-    assert sh("birdc", "-s", str(gw_socket), "enable", "ffmesh_radv_default").returncode == 0
+    _wait(lambda: PREFIX6 not in backbone_learned(), 10, "the prefix withdrawn", backbone_learned)
+    assert routes(gw_socket, "ffmesh_uplink6") == ["::/0"], "the session itself stays"
+    # And its up action brings both back.
+    assert sh("birdc", "-s", str(gw_socket), "enable", "ffmesh_exit6").returncode == 0
     _wait(lambda: _client_default6(lab), 20, "the default route back", radv)
+    _wait(lambda: PREFIX6 in backbone_learned(), 10, "the prefix back", backbone_learned)

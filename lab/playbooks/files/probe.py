@@ -25,7 +25,7 @@ import time
 
 
 def serve(address: str, port: str) -> None:
-    listener = socket.create_server((address, int(port)))
+    listener = socket.create_server((address, int(port)), family=socket.AF_INET6 if ":" in address else socket.AF_INET)
     print("ready", flush=True)
     while True:
         connection, peer = listener.accept()

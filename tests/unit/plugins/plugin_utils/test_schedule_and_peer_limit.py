@@ -108,6 +108,14 @@ def test_interval_jobs_spread_gateways_evenly_over_the_interval(seconds, gateway
         assert len(set(seconds_of)) == gateways
 
 
+def test_interval_jobs_rank_group_indices_with_gaps_among_themselves():
+    indices = [40, 0, 10]
+    assert [repeating(number, 15, indices)["second"] for number in sorted(indices)] == [0, 5, 10]
+    # A gateway missing from the list takes its place among the others.
+    assert repeating(5, 15, [0, 10])["second"] == 5
+    assert repeating(0, 15, [])["second"] == 0
+
+
 def test_interval_on_calendar():
     assert repeating(1, 10, 2)["on_calendar"] == "*-*-* *:*:05/10"
     assert repeating(3, 60, 4)["on_calendar"] == "*-*-* *:*:45"

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from ansible_collections.ffmesh.gateway.plugins.plugin_utils._uplink import UplinkError, uplink_plan
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._uplink import UplinkError, ipv6_exit, uplink_plan
 
 # Seed 000's host_vars of container01.freifunk-hennef.de, with the sessions its BIRD ran.
 SEED_GATEWAY = {
@@ -84,6 +84,41 @@ def test_ipv6_sessions_run_over_the_same_tunnels_and_need_the_prefix():
         plan(gateway)
     with pytest.raises(UplinkError, match="2a03:2260:12a:1::/64 is not inside"):
         plan(gateway, mesh_ipv6_net="2a03:2260:12a:1::/64", prefix_ipv6="2a03:2260:11a::/48")
+
+
+@pytest.mark.parametrize(("index", "indices", "expected"), [
+    # Ranked by index, not by the order the inventory lists the gateways in.
+    (3, [7, 3, 5], (0, "high", 0)),
+    (5, [7, 3, 5], (1, "medium", 1)),
+    (7, [7, 3, 5], (2, "low", 2)),
+    # RFC 4191 has three preferences: from the third exit on, the ranks tie.
+    (9, [7, 3, 5, 9], (2, "low", 2)),
+    # A gateway alone, or one missing from the list it is given, ranks among what it knows.
+    (4, [], (0, "high", 0)),
+    (4, [1], (1, "medium", 1)),
+    ("2", ["0", "2"], (1, "medium", 1)),
+])
+def test_the_lowest_index_is_the_first_ipv6_exit_for_clients_and_backbone_alike(index, indices, expected):
+    exit6 = ipv6_exit(index, indices)
+    assert (exit6["rank"], exit6["router_preference"], exit6["prepend"]) == expected
+
+
+def test_every_gateway_has_one_ipv6_exit_rank_and_no_two_of_the_first_three_share_one():
+    indices = [12, 0, 4, 8, 2]
+    ranks = [ipv6_exit(index, indices)["rank"] for index in sorted(indices)]
+    assert ranks == [0, 1, 2, 2, 2]
+
+
+def test_a_group_index_that_is_no_number_is_refused():
+    with pytest.raises(UplinkError, match="must be whole numbers"):
+        ipv6_exit("gw1", [0, 1])
+    with pytest.raises(UplinkError, match="must be whole numbers"):
+        ipv6_exit(0, [None])
+
+
+def test_the_plan_carries_the_gateways_ipv6_exit_rank():
+    assert plan(group_index=1, group_indices=[0, 1])["ipv6_exit"] == {"rank": 1, "router_preference": "medium", "prepend": 1}
+    assert plan()["ipv6_exit"]["rank"] == 0
 
 
 def test_a_transfer_net_other_than_31_is_given_with_its_length():
