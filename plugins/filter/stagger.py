@@ -44,8 +44,8 @@ options:
   gateways:
     description:
       - Number of gateways, for weekly jobs that should run on every weekday somewhere.
-      - Required for C(interval) jobs. For them it may also be the list of the gateways' numbers
-        (their C(freifunk_group_index), gaps allowed): the gateway takes its place among them.
+      - Required for C(interval) jobs. For them it may also be the list of the gateways' numbers,
+        their C(freifunk_group_index) (gaps allowed); the gateway takes its place among them.
     type: raw
   seconds:
     description: The interval of an C(interval) job; must divide 60.
