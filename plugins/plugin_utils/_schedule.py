@@ -97,6 +97,13 @@ def slot(
     }
 
 
+def rank_among(number: int, numbers: t.Iterable[int]) -> t.Tuple[int, int]:
+    """Gateway ``number``'s place among the gateways' ``numbers`` (group indices, gaps allowed, its
+    own added if missing), and how many gateways that makes."""
+    ranked = sorted({number, *numbers})
+    return ranked.index(number), len(ranked)
+
+
 def repeating(number: int, seconds: int, gateways: t.Union[int, t.Sequence[int]]) -> t.Dict[str, t.Any]:
     """The second at which gateway ``number`` of ``gateways`` runs a job every ``seconds``.
 
@@ -109,8 +116,7 @@ def repeating(number: int, seconds: int, gateways: t.Union[int, t.Sequence[int]]
     if not 1 <= seconds <= 60 or 60 % seconds:
         raise ScheduleError(f"interval {seconds} s must divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
     if not isinstance(gateways, int):
-        numbers = sorted({number, *gateways})
-        number, gateways = numbers.index(number), len(numbers)
+        number, gateways = rank_among(number, gateways)
     if not number < gateways:
         raise ScheduleError(f"gateway number {number} is not below the number of gateways {gateways}")
     second = number * seconds // gateways

@@ -17,6 +17,8 @@ import ipaddress
 import re
 import typing as t
 
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._schedule import rank_among
+
 # Seed 000's names of the group settings.
 LOCAL_AS_VAR = "freifunk_gateways_peering_local_as"
 MTU_VAR = "freifunk_gateways_peering_gre_tunnel_mtu"
@@ -300,9 +302,8 @@ def ipv6_exit(group_index: t.Any, group_indices: t.Any) -> dict[str, t.Any]:
     backbone agree only while one of the first two gateways works.
     """
     try:
-        own = int(str(group_index))
-        indices = sorted({own, *(int(str(index)) for index in group_indices)})
+        place, _ = rank_among(int(str(group_index)), [int(str(index)) for index in group_indices])
     except (TypeError, ValueError) as exc:
         raise UplinkError(f"freifunk_group_index: {group_index!r} among {group_indices!r} must be whole numbers") from exc
-    rank = min(indices.index(own), len(ROUTER_PREFERENCES) - 1)
+    rank = min(place, len(ROUTER_PREFERENCES) - 1)
     return {"rank": rank, "router_preference": ROUTER_PREFERENCES[rank], "prepend": rank}
