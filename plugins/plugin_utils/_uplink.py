@@ -302,7 +302,7 @@ def ipv6_exit(group_index: t.Any, group_indices: t.Any) -> dict[str, t.Any]:
     backbone agree only while one of the first two gateways works.
     """
     try:
-        place, _ = rank_among(int(str(group_index)), [int(str(index)) for index in group_indices])
+        place = rank_among(int(str(group_index)), [int(str(index)) for index in group_indices])[0]
     except (TypeError, ValueError) as exc:
         raise UplinkError(f"freifunk_group_index: {group_index!r} among {group_indices!r} must be whole numbers") from exc
     rank = min(place, len(ROUTER_PREFERENCES) - 1)
