@@ -61,6 +61,16 @@ options:
     description: The mesh bridge (C(freifunk_mesh_bridge)).
     type: str
     default: br-mesh
+  mesh_peers:
+    description: The other gateways' mesh addresses, the only sources that reach O(mesh_peer_ports) on the mesh bridge.
+    type: list
+    elements: str
+    default: []
+  mesh_peer_ports:
+    description: TCP ports of the gateways' own services on the mesh (the fastd peer limit's), open to O(mesh_peers) only.
+    type: list
+    elements: int
+    default: []
   extra_input_rules:
     description: nft rules appended to the input chain before its final drop, one rule per entry.
     type: list
@@ -172,14 +182,15 @@ from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _firewall
 
 
 def firewall_plan(tunnels, ssh_ports=(22,), fastd_port=10000, fastd_first_instance_port=10001, fastd_instances=1,
-                  tinc_port=655, tinc_peers=None, mesh_bridge="br-mesh", extra_input_rules=None, extra_forward_rules=None,
-                  runtime="native", container_engine="podman", sshd_settings=None):
+                  tinc_port=655, tinc_peers=None, mesh_bridge="br-mesh", mesh_peers=None, mesh_peer_ports=None,
+                  extra_input_rules=None, extra_forward_rules=None, runtime="native", container_engine="podman",
+                  sshd_settings=None):
     try:
         return _firewall.firewall_plan(
             tunnels, ssh_ports=ssh_ports, fastd_port=fastd_port, fastd_first_instance_port=fastd_first_instance_port,
             fastd_instances=fastd_instances, tinc_port=tinc_port, tinc_peers=tinc_peers, mesh_bridge=mesh_bridge,
-            extra_input_rules=extra_input_rules, extra_forward_rules=extra_forward_rules, runtime=runtime,
-            container_engine=container_engine, sshd_settings=sshd_settings)
+            mesh_peers=mesh_peers, mesh_peer_ports=mesh_peer_ports, extra_input_rules=extra_input_rules,
+            extra_forward_rules=extra_forward_rules, runtime=runtime, container_engine=container_engine, sshd_settings=sshd_settings)
     except _firewall.FirewallError as exc:
         raise AnsibleFilterError(f"firewall_plan: {exc}") from exc
 

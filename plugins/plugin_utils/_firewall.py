@@ -22,6 +22,8 @@ import typing as t
 
 SSH_PORTS_VAR = "freifunk_firewall_ssh_ports"
 TINC_PEERS_VAR = "freifunk_firewall_tinc_peers"
+MESH_PEERS_VAR = "freifunk_firewall_mesh_peers"
+MESH_PEER_PORTS_VAR = "freifunk_firewall_mesh_peer_ports"
 TUNNELS_VAR = "freifunk_firewall_tunnels"
 EXTRA_INPUT_VAR = "freifunk_firewall_extra_input_rules"
 EXTRA_FORWARD_VAR = "freifunk_firewall_extra_forward_rules"
@@ -137,6 +139,8 @@ def firewall_plan(
     tinc_port: t.Any = 655,
     tinc_peers: t.Any = None,
     mesh_bridge: t.Any = "br-mesh",
+    mesh_peers: t.Any = None,
+    mesh_peer_ports: t.Any = None,
     extra_input_rules: t.Any = None,
     extra_forward_rules: t.Any = None,
     runtime: t.Any = "native",
@@ -148,7 +152,9 @@ def firewall_plan(
     ``tunnels`` are the GRE tunnels to the backbone, dicts with ``name`` (the interface) and
     ``endpoint`` (or seed 000's ``tunnel_endpoint``); other keys are ignored, so uplink_plan's
     ``tunnels`` fit as they are. ``tinc_peers`` are the other gateways' tinc addresses; empty
-    strings (a gateway that has none, see tinc_addresses) add nothing. ``sshd_settings`` is what
+    strings (a gateway that has none, see tinc_addresses) add nothing. ``mesh_peers`` are the
+    other gateways' mesh addresses, the only ones that reach ``mesh_peer_ports`` (TCP, on the
+    mesh bridge: the gateways' own services, such as the fastd peer limit). ``sshd_settings`` is what
     ``sshd -T`` prints, or None: when given, every port sshd listens on must be in ``ssh_ports``.
     """
     ssh = sorted({_port(f"{SSH_PORTS_VAR}[{i}]", port) for i, port in enumerate(_list(SSH_PORTS_VAR, ssh_ports))})
@@ -178,6 +184,9 @@ def firewall_plan(
              if not (isinstance(peer, str) and not peer.strip())}
 
     bridge = _interface(MESH_BRIDGE_VAR, mesh_bridge)
+    gateways = {_address(f"{MESH_PEERS_VAR}[{i}]", peer) for i, peer in enumerate(_list(MESH_PEERS_VAR, mesh_peers))}
+    gateway_ports = sorted({_port(f"{MESH_PEER_PORTS_VAR}[{i}]", port)
+                            for i, port in enumerate(_list(MESH_PEER_PORTS_VAR, mesh_peer_ports))})
     names: list[str] = []
     endpoints = set()
     for position, entry in enumerate(_list(TUNNELS_VAR, tunnels)):
@@ -215,6 +224,12 @@ def firewall_plan(
          "why": "The other gateways, the only ones tinc takes (IPv4)"},
         {"name": "tinc_peers_ipv6", "type": "ipv6_addr", "elements": _family(peers, 6),
          "why": "The other gateways (IPv6)"},
+        {"name": "mesh_peers_ipv4", "type": "ipv4_addr", "elements": _family(gateways, 4),
+         "why": "The other gateways' mesh addresses, the only ones that reach the gateways' own services (IPv4)"},
+        {"name": "mesh_peers_ipv6", "type": "ipv6_addr", "elements": _family(gateways, 6),
+         "why": "The other gateways' mesh addresses (IPv6)"},
+        {"name": "mesh_peer_ports", "type": "inet_service", "elements": _elements(gateway_ports),
+         "why": "The gateways' own services on the mesh (TCP)"},
         {"name": "gre_endpoints_ipv4", "type": "ipv4_addr", "elements": _family(endpoints, 4),
          "why": "The backbone's tunnel endpoints, the only sources of GRE (IPv4)"},
         {"name": "gre_endpoints_ipv6", "type": "ipv6_addr", "elements": _family(endpoints, 6),
@@ -244,6 +259,10 @@ def firewall_plan(
          "why": "DHCP (Kea) for the mesh; batman-adv itself is layer 2 and never reaches this hook."},
         {"rule": f"iifname {mesh} meta l4proto {{ tcp, udp }} th dport {DNS_PORT} accept",
          "why": "DNS (the recursor) for the mesh."},
+        {"rule": f"iifname {mesh} ip saddr @mesh_peers_ipv4 tcp dport @mesh_peer_ports accept",
+         "why": "The other gateways, and only they, reach the gateways' own services on the mesh."},
+        {"rule": f"iifname {mesh} ip6 saddr @mesh_peers_ipv6 tcp dport @mesh_peer_ports accept",
+         "why": "The same over IPv6."},
     ]
     input_rules += [{"rule": rule, "why": f"{EXTRA_INPUT_VAR}[{i}]"} for i, rule in enumerate(extra_input)]
     input_rules.append({"rule": 'counter name "dropped_input" drop', "why": "Everything else, counted."})

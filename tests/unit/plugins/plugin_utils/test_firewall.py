@@ -51,10 +51,25 @@ def test_input_takes_each_service_only_from_where_it_belongs():
         "iifname @tunnels tcp dport 179 accept",
         'iifname "br-mesh" udp dport 67 accept',
         'iifname "br-mesh" meta l4proto { tcp, udp } th dport 53 accept',
+        'iifname "br-mesh" ip saddr @mesh_peers_ipv4 tcp dport @mesh_peer_ports accept',
+        'iifname "br-mesh" ip6 saddr @mesh_peers_ipv6 tcp dport @mesh_peer_ports accept',
         'counter name "dropped_input" drop',
     ]
     assert elements(result, "tinc_peers_ipv4") == ["192.0.2.10"]
     assert elements(result, "tinc_peers_ipv6") == ["2001:db8::10"]
+    # Without gateways' services, the sets are empty and the rules match nothing.
+    assert elements(result, "mesh_peers_ipv4") == [] and elements(result, "mesh_peer_ports") == []
+
+
+def test_the_gateways_own_services_on_the_mesh_take_only_the_other_gateways():
+    result = plan(mesh_peers=["10.186.0.12", "2001:db8:186::c"], mesh_peer_ports=["9471"])
+    assert elements(result, "mesh_peers_ipv4") == ["10.186.0.12"]
+    assert elements(result, "mesh_peers_ipv6") == ["2001:db8:186::c"]
+    assert elements(result, "mesh_peer_ports") == ["9471"]
+    with pytest.raises(FirewallError, match=r"freifunk_firewall_mesh_peers\[0\]"):
+        plan(mesh_peers=["gw2"])
+    with pytest.raises(FirewallError, match=r"freifunk_firewall_mesh_peer_ports\[0\] = 0 "):
+        plan(mesh_peer_ports=[0])
 
 
 def test_forward_lets_only_the_mesh_out_through_the_tunnels_and_replies_back():

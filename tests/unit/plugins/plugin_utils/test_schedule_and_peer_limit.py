@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.ffmesh.gateway.plugins.plugin_utils._peer_limit import PeerLimitError, peer_limit
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._peer_limit import (
+    PeerLimitError,
+    gate,
+    gate_ruleset,
+    newest_peers,
+    peer_limit,
+    shed_element,
+)
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils._schedule import ScheduleError, capacity, repeating, slot
 
 
@@ -125,3 +132,65 @@ def test_interval_on_calendar():
 def test_interval_refuses_what_has_no_second(number, seconds, gateways):
     with pytest.raises(ScheduleError):
         repeating(number, seconds, gateways)
+
+
+def test_gate_closes_at_the_limit_over_the_gateways_that_answered():
+    # 40 routers on two gateways, buffer 2: the limit is 22.
+    assert gate(22, {"gw2": 18}, 2, buffer=2) == {
+        "limit": 22, "closed": True, "shed": 0, "active_gateways": 2, "active_peers": 40}
+    assert not gate(21, {"gw2": 19}, 2, buffer=2)["closed"]
+    # gw2 silent: gw1 is the only active gateway, with one more buffer for gw2.
+    assert gate(40, {"gw2": None}, 2, buffer=2) == {
+        "limit": 44, "closed": False, "shed": 0, "active_gateways": 1, "active_peers": 40}
+
+
+def test_gate_sheds_at_most_its_share_per_run_and_never_below_the_limit():
+    assert gate(40, {"gw2": 0}, 2, buffer=2, shed_per_run=5)["shed"] == 5
+    assert gate(24, {"gw2": 16}, 2, buffer=2, shed_per_run=5)["shed"] == 2
+    assert gate(22, {"gw2": 18}, 2, buffer=2, shed_per_run=5)["shed"] == 0
+    with pytest.raises(PeerLimitError, match="shed_per_run"):
+        gate(1, {}, 1, shed_per_run=-1)
+    with pytest.raises(PeerLimitError, match=r"others\[gw2\]"):
+        gate(1, {"gw2": -3}, 2)
+
+
+@given(st.integers(0, 500), st.lists(st.one_of(st.none(), st.integers(0, 500)), max_size=6), st.integers(0, 20))
+def test_a_closed_gateway_always_holds_its_share(own, other_counts, buffer):
+    others = {f"gw{i}": count for i, count in enumerate(other_counts)}
+    result = gate(own, others, len(others) + 1, buffer=buffer)
+    answered = [count for count in other_counts if count is not None]
+    if result["closed"]:
+        assert own * (len(answered) + 1) >= own + sum(answered)
+    assert result["limit"] >= buffer
+
+
+def test_gate_ruleset_drops_only_new_flows_to_the_fastd_ports_and_replaces_the_table():
+    closed = gate_ruleset("ffmesh_fastd_limit", [10001, 10000, 10002], True)
+    assert closed.splitlines()[:3] == [
+        "table inet ffmesh_fastd_limit {}", "delete table inet ffmesh_fastd_limit", "table inet ffmesh_fastd_limit {"]
+    assert "    udp dport { 10000, 10001, 10002 } ct state new counter drop" in closed.splitlines()
+    assert "    udp dport { 10000, 10001, 10002 } ip saddr . udp sport @shed_ipv4 drop" in closed.splitlines()
+    assert "    ip6 daddr . udp dport @shed_ipv6 drop" in closed.splitlines()
+    assert "ct state new" not in gate_ruleset("ffmesh_fastd_limit", [10000], False)
+    with pytest.raises(PeerLimitError):
+        gate_ruleset("ffmesh_fastd_limit", [], True)
+
+
+def test_shed_element_cuts_off_a_router_at_its_address_and_port():
+    assert shed_element("t", "192.0.2.1:4000") == "add element inet t shed_ipv4 { 192.0.2.1 . 4000 timeout 300s }"
+    assert shed_element("t", "[2001:db8::3]:4000") == "add element inet t shed_ipv6 { 2001:db8::3 . 4000 timeout 300s }"
+    for bad in ("192.0.2.1", "router:4000", "192.0.2.1:0", "192.0.2.1:x"):
+        with pytest.raises(PeerLimitError):
+            shed_element("t", bad)
+
+
+def test_newest_peers_are_let_go_first_and_spared_ones_not_twice():
+    peers = {
+        "a": {"address": "192.0.2.1:4000", "connection": {"established": 90000}},
+        "b": {"address": "192.0.2.2:4000", "connection": {"established": 1000}},
+        "c": {"address": "[2001:db8::3]:4000", "connection": {"established": 5000}},
+        "d": {"address": "192.0.2.4:4000", "connection": None},
+    }
+    assert newest_peers(peers, 2) == ["192.0.2.2:4000", "[2001:db8::3]:4000"]
+    assert newest_peers(peers, 2, spared={"192.0.2.2:4000"}) == ["[2001:db8::3]:4000", "192.0.2.1:4000"]
+    assert newest_peers(peers, 0) == []
