@@ -1,15 +1,18 @@
 """Shared by the system tests and the benchmarks: ansible-playbook runs of the collection,
-network namespaces made for one test, and the balancer lab (a gateway and a client namespace
-joined by a veth pair)."""
+network namespaces made for one test, the balancer lab (a gateway and a client namespace
+joined by a veth pair), and the peer limit's lab (gateways with fastd, routers as Gluon's)."""
 
 from __future__ import annotations
 
 import json
 import os
 import pathlib
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import yaml
@@ -127,3 +130,157 @@ class BalancerLab:
         self.stop_listening()
         remove_netns(self.gateway)
         remove_netns(self.client)
+
+
+def _in(netns: str | None, *argv: str, **kwargs) -> subprocess.CompletedProcess:
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    return subprocess.run([*prefix, *argv], check=True, text=True, capture_output=True, **kwargs)
+
+
+def fastd_keypair() -> tuple[str, str]:
+    secret = _in(None, "fastd", "--generate-key", "--machine-readable").stdout.strip()
+    public = _in(None, "fastd", "--machine-readable", "--show-key", "--config", "-", input=f'secret "{secret}";').stdout.strip()
+    return secret, public
+
+
+def wait_for(what: str, condition, timeout: float = 60.0, step: float = 0.5):
+    """condition()'s first true value, or AssertionError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+class FastdLimitLab:
+    """Gateways with one real fastd and the fastd_limit role's daemon each, joined by a mesh
+    bridge, and a namespace of routers configured as Gluon configures them: every gateway
+    listed, ``peer limit 1``. Router i reaches gateway g at 10.77.<g+1>.1."""
+
+    DAEMON = ROOT / "roles" / "fastd_limit" / "files" / "ffmesh_fastd_limit.py"
+    RULE = ROOT / "plugins" / "plugin_utils" / "_peer_limit.py"
+    FASTD_PORT, LIMIT_PORT, MTU = 10000, 9471, 1406
+
+    def __init__(self, gateways: int, workdir: pathlib.Path | None = None) -> None:
+        self.workdir = workdir or pathlib.Path(tempfile.mkdtemp(prefix="ffmesh-fastd-limit-"))
+        self.gateways = [f"gw{number + 1}" for number in range(gateways)]
+        self.address = {name: f"10.77.{number + 1}.1" for number, name in enumerate(self.gateways)}
+        self.mesh = {name: f"10.77.0.{number + 1}" for number, name in enumerate(self.gateways)}
+        self.netns = {name: make_netns(f"lim-{name}") for name in [*self.gateways, "routers", "mesh"]}
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.keys = {name: fastd_keypair() for name in self.gateways}
+        self.routers: dict[str, tuple[str, str]] = {}
+        routers, mesh = self.netns["routers"], self.netns["mesh"]
+        _in(None, "ip", "-n", mesh, "link", "add", "br-mesh", "type", "bridge")
+        _in(None, "ip", "-n", mesh, "link", "set", "br-mesh", "up")
+        for name in self.gateways:
+            gateway = self.netns[name]
+            _in(None, "ip", "-n", routers, "link", "add", f"to-{name}", "type", "veth", "peer", "name", "uplink", "netns", gateway)
+            _in(None, "ip", "-n", routers, "addr", "add", self.address[name].rsplit(".", 1)[0] + ".2/24", "dev", f"to-{name}")
+            _in(None, "ip", "-n", routers, "link", "set", f"to-{name}", "up")
+            _in(None, "ip", "-n", gateway, "addr", "add", f"{self.address[name]}/24", "dev", "uplink")
+            _in(None, "ip", "-n", gateway, "link", "set", "uplink", "up")
+            _in(None, "ip", "-n", mesh, "link", "add", f"port-{name}", "master", "br-mesh", "up", "type", "veth",
+                "peer", "name", "mesh", "netns", gateway)
+            _in(None, "ip", "-n", gateway, "addr", "add", f"{self.mesh[name]}/24", "dev", "mesh")
+            _in(None, "ip", "-n", gateway, "link", "set", "mesh", "up")
+            (self.workdir / name / "peers").mkdir(parents=True)
+        shutil.copy(self.DAEMON, self.workdir)
+        shutil.copy(self.RULE, self.workdir)
+
+    def _start(self, key: str, argv: list[str], netns: str) -> None:
+        log = open(self.workdir / f"{key}.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
+        self.processes[key] = subprocess.Popen(["ip", "netns", "exec", netns, *argv], stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self, key: str) -> None:
+        process = self.processes.pop(key)
+        process.terminate()
+        process.wait(timeout=10)
+
+    def status_socket(self, name: str) -> pathlib.Path:
+        return self.workdir / name / "status.sock"
+
+    def start_fastd(self, name: str) -> None:
+        config = self.workdir / name / "fastd.conf"
+        self.status_socket(name).unlink(missing_ok=True)
+        config.write_text(
+            f'log to stderr level warn;\ninterface "fastd-{name}";\nmode tap;\nmethod "salsa2012+umac";\nmtu {self.MTU};\n'
+            f'bind {self.address[name]}:{self.FASTD_PORT};\nsecret "{self.keys[name][0]}";\n'
+            f'status socket "{self.status_socket(name)}";\ninclude peers from "{self.workdir / name / "peers"}";\n')
+        self._start(f"fastd-{name}", ["fastd", "--config", str(config)], self.netns[name])
+        wait_for(f"{name}'s fastd status socket", self.status_socket(name).exists)
+
+    def start_limit(self, name: str, buffer: int, shed_per_run: int = 0, interval: int = 2) -> None:
+        """The daemon as the role configures it, deciding every interval s at a second of its own."""
+        others = [gateway for gateway in self.gateways if gateway != name]
+        config = {
+            "listen": self.mesh[name], "port": self.LIMIT_PORT, "sockets": [str(self.status_socket(name))],
+            "gateways": {other: f"http://{self.mesh[other]}:{self.LIMIT_PORT}/status" for other in others},
+            "configured_gateways": len(self.gateways), "buffer": buffer, "min_change": 0, "shed_per_run": shed_per_run,
+            "ports": [self.FASTD_PORT], "table": "ffmesh_fastd_limit", "interval": interval,
+            "second": self.gateways.index(name) * interval // len(self.gateways),
+            "state_file": str(self.workdir / name / "state.json"),
+        }
+        path = self.workdir / name / "limit.json"
+        path.write_text(json.dumps(config))
+        _in(None, sys.executable, str(self.workdir / self.DAEMON.name), "--check", str(path))
+        self._start(f"limit-{name}", [sys.executable, str(self.workdir / self.DAEMON.name), str(path)], self.netns[name])
+
+    def add_router(self, number: int, start: bool = True) -> str:
+        """Register router<number>'s key on every gateway (as a key repository would), and start it."""
+        name = f"router{number}"
+        self.routers.setdefault(name, fastd_keypair())
+        for gateway in self.gateways:
+            (self.workdir / gateway / "peers" / name).write_text(f'key "{self.routers[name][1]}";\n')
+            if f"fastd-{gateway}" in self.processes:
+                self.processes[f"fastd-{gateway}"].send_signal(1)  # SIGHUP: fastd reads the new peer
+        if start:
+            self.start_router(name)
+        return name
+
+    def start_router(self, name: str) -> None:
+        peers = "".join(f'peer "{gateway}" {{ key "{self.keys[gateway][1]}"; remote {self.address[gateway]}:{self.FASTD_PORT}; }}\n'
+                        for gateway in self.gateways)
+        config = self.workdir / f"{name}.conf"
+        config.write_text(
+            f'log to stderr level warn;\ninterface "{name}";\nmode tap;\nmethod "salsa2012+umac";\nmtu {self.MTU};\n'
+            f'secret "{self.routers[name][0]}";\npeer limit 1;\n{peers}')
+        self._start(name, ["fastd", "--config", str(config)], self.netns["routers"])
+
+    def connected(self) -> dict[str, list[str]]:
+        """Gateway -> the routers its fastd reports connected (none where fastd does not answer)."""
+        spread = {}
+        for gateway in self.gateways:
+            try:
+                with socket.socket(socket.AF_UNIX) as sock:
+                    sock.connect(str(self.status_socket(gateway)))
+                    status = json.loads(sock.makefile().read())
+            except (OSError, ValueError):
+                status = {"peers": {}}
+            spread[gateway] = sorted(peer["name"] for peer in status["peers"].values() if peer.get("connection"))
+        return spread
+
+    def ruleset(self, name: str) -> str:
+        return _in(self.netns[name], "nft", "list", "ruleset").stdout
+
+    def fetch(self, name: str, url: str) -> str:
+        """What gateway ``name`` reads at url, over the mesh."""
+        return _in(self.netns[name], sys.executable, "-c",
+                   "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())", url).stdout
+
+    def state(self, name: str) -> dict:
+        try:
+            return json.loads((self.workdir / name / "state.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def log(self, key: str) -> str:
+        return (self.workdir / f"{key}.log").read_text()
+
+    def close(self) -> None:
+        for key in list(self.processes):
+            self.stop(key)
+        for netns in self.netns.values():
+            remove_netns(netns)
