@@ -175,7 +175,7 @@ class FastdLimitLab:
         routers, mesh = self.netns["routers"], self.netns["mesh"]
         _in(None, "ip", "-n", mesh, "link", "add", "br-mesh", "type", "bridge")
         _in(None, "ip", "-n", mesh, "link", "set", "br-mesh", "up")
-        for name in self.gateways:
+        for number, name in enumerate(self.gateways):
             gateway = self.netns[name]
             _in(None, "ip", "-n", routers, "link", "add", f"to-{name}", "type", "veth", "peer", "name", "uplink", "netns", gateway)
             _in(None, "ip", "-n", routers, "addr", "add", self.address[name].rsplit(".", 1)[0] + ".2/24", "dev", f"to-{name}")
@@ -184,8 +184,14 @@ class FastdLimitLab:
             _in(None, "ip", "-n", gateway, "link", "set", "uplink", "up")
             _in(None, "ip", "-n", mesh, "link", "add", f"port-{name}", "master", "br-mesh", "up", "type", "veth",
                 "peer", "name", "mesh", "netns", gateway)
+            # As on br-mesh, the mesh address is not the interface's first: the daemon must ask
+            # from it, the only source the other gateways' firewalls let in.
+            _in(None, "ip", "-n", gateway, "addr", "add", f"10.77.0.{101 + number}/24", "dev", "mesh")
             _in(None, "ip", "-n", gateway, "addr", "add", f"{self.mesh[name]}/24", "dev", "mesh")
             _in(None, "ip", "-n", gateway, "link", "set", "mesh", "up")
+            _in(gateway, "nft", "-f", "-", input=(
+                "table inet lab_firewall {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
+                f"  tcp dport {self.LIMIT_PORT} ip saddr != {{ {', '.join(self.mesh.values())} }} drop\n }}\n}}\n"))
             (self.workdir / name / "peers").mkdir(parents=True)
         shutil.copy(self.DAEMON, self.workdir)
         shutil.copy(self.RULE, self.workdir)
@@ -265,10 +271,11 @@ class FastdLimitLab:
     def ruleset(self, name: str) -> str:
         return _in(self.netns[name], "nft", "list", "ruleset").stdout
 
-    def fetch(self, name: str, url: str) -> str:
-        """What gateway ``name`` reads at url, over the mesh."""
-        return _in(self.netns[name], sys.executable, "-c",
-                   "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())", url).stdout
+    def fetch(self, name: str, other: str, path: str) -> str:
+        """What gateway ``name`` reads at ``path`` of gateway ``other``'s daemon, over the mesh."""
+        script = ("import http.client, sys; c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=5, "
+                  "source_address=(sys.argv[3], 0)); c.request('GET', sys.argv[4]); print(c.getresponse().read().decode())")
+        return _in(self.netns[name], sys.executable, "-c", script, self.mesh[other], str(self.LIMIT_PORT), self.mesh[name], path).stdout
 
     def state(self, name: str) -> dict:
         try:

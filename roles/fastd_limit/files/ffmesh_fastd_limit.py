@@ -14,6 +14,7 @@ Its state is in ``state_file`` for a monitor; transitions go to the journal.
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import json
 import os
@@ -24,7 +25,7 @@ import tempfile
 import threading
 import time
 import typing as t
-import urllib.request
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _peer_limit  # noqa: E402  pylint: disable=wrong-import-position
@@ -62,12 +63,19 @@ def read_status(path: str) -> dict[str, t.Any] | None:
         return None
 
 
-def ask(url: str) -> dict[str, t.Any] | None:
+def ask(url: str, source: str) -> dict[str, t.Any] | None:
+    """Another gateway's /status, asked from this gateway's own mesh address: the firewall lets
+    only the gateways' mesh addresses in, and the mesh bridge's first address may be another."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=3, source_address=(source, 0))
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return json.load(response)
-    except (OSError, ValueError):
+        connection.request("GET", parts.path)
+        response = connection.getresponse()
+        return json.load(response) if response.status == 200 else None
+    except (OSError, ValueError, http.client.HTTPException):
         return None
+    finally:
+        connection.close()
 
 
 class Limiter:
@@ -110,7 +118,7 @@ class Limiter:
         own = sum(instances.values())
         others = {}
         for name, url in self.config["gateways"].items():
-            answer = ask(url)
+            answer = ask(url, self.config["listen"])
             # A gateway whose count is older than three of its runs is not deciding any more.
             fresh = answer and answer.get("serving") and now - answer.get("updated", 0) < 3 * self.config["interval"]
             others[name] = answer["established"] if fresh else None
