@@ -48,7 +48,9 @@ options:
         their C(freifunk_group_index) (gaps allowed); the gateway takes its place among them.
     type: raw
   seconds:
-    description: The interval of an C(interval) job; must divide 60.
+    description:
+      - The interval of an C(interval) job. It divides a minute, or is whole minutes that divide an
+        hour (900 - every 15 minutes, each gateway at its own minute and second of them).
     type: int
     default: 60
 """
@@ -81,7 +83,7 @@ _value:
   description:
     - C(weekdays) (list, 0 = Sunday as in cron), C(hour) (null for hourly jobs), C(minute),
       C(cron) (the five time fields of a crontab line) and C(on_calendar) (systemd.time).
-    - For C(interval) jobs C(second) (the first second of the minute), C(seconds) and C(on_calendar).
+    - For C(interval) jobs C(second) (the gateway's offset into the interval, in seconds), C(seconds) and C(on_calendar).
   type: dict
 """
 
