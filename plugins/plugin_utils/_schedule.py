@@ -46,15 +46,19 @@ def slot(
     start_hour: int = 3,
     window_hours: int = 1,
     spacing: int = 15,
-    gateways: t.Optional[int] = None,
+    gateways: t.Union[int, t.Sequence[int], None] = None,
 ) -> t.Dict[str, t.Any]:
     """The slot of gateway ``number`` (0-based).
 
     With ``gateways`` (the number of gateways, at most 7) a weekly job runs on every weekday
     that is ``number`` modulo ``gateways``, so each weekday has exactly one gateway updating.
+    ``gateways`` may also be the gateways' own numbers (group indices, gaps allowed): ``number``
+    then takes its place among them, so the slots stay packed from the window's start.
     """
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise ScheduleError(f"gateway number {number!r} must be a non-negative integer")
+    if gateways is not None and not isinstance(gateways, int):
+        number, gateways = rank_among(number, gateways)
     if not 0 <= start_hour <= 23:
         raise ScheduleError(f"start_hour {start_hour} must be 0 to 23")
     room = capacity(period, window_hours, spacing)

@@ -205,3 +205,12 @@ def test_newest_peers_are_let_go_first_and_spared_ones_not_twice():
     assert newest_peers(peers, 2) == ["192.0.2.2:4000", "[2001:db8::3]:4000"]
     assert newest_peers(peers, 2, spared={"192.0.2.2:4000"}) == ["[2001:db8::3]:4000", "192.0.2.1:4000"]
     assert newest_peers(peers, 0) == []
+
+
+def test_slots_rank_group_indices_with_gaps_among_themselves():
+    indices = [40, 0, 10]
+    assert [slot(number, "daily", start_hour=2, spacing=15, gateways=indices)["on_calendar"] for number in sorted(indices)] == [
+        "*-*-* 02:00:00", "*-*-* 02:15:00", "*-*-* 02:30:00"]
+    # Weekly with three gateways: each weekday has one of them.
+    days = [slot(number, "weekly", gateways=indices)["weekdays"] for number in sorted(indices)]
+    assert sorted(day for gateway in days for day in gateway) == list(range(7))
