@@ -91,29 +91,32 @@ SHED_SECONDS = 300  # past fastd's 90 s without a packet, on both ends
 def gate_ruleset(table: str, ports: t.Sequence[int], closed: bool) -> str:
     """The nftables script that makes table ``table``: closed, it drops new flows to ``ports``.
 
-    It replaces the table in one transaction. Its chain sits after conntrack (priority -200), so
-    a flow's state is known, and before the balancer's redirection (-100), so the public port
-    is still the destination. Routers let go (:func:`shed_element`) are cut off both ways until
-    both fastd ends have given up on each other; a closed gate then turns them away.
+    It replaces the table's chains in one transaction and keeps its sets: the routers let go
+    (:func:`shed_element`) are cut off both ways until both fastd ends have given up on each
+    other, however often the gate opens and closes meanwhile. The gate sits after conntrack
+    (priority -200), so a flow's state is known, and before the balancer's redirection (-100),
+    so the public port is still the destination; a closed gate turns the routers let go away.
     """
     if not ports:
         raise PeerLimitError("no fastd ports to gate")
     elements = ", ".join(str(_count("port", port, 1)) for port in sorted(set(ports)))
     drop = [f"    udp dport {{ {elements} }} ct state new counter drop"] if closed else []
     return "\n".join([
-        f"table inet {table} {{}}",
-        f"delete table inet {table}",
         f"table inet {table} {{",
         "  set shed_ipv4 { type ipv4_addr . inet_service; flags timeout; }",
         "  set shed_ipv6 { type ipv6_addr . inet_service; flags timeout; }",
+        "  chain gate { type filter hook prerouting priority -150; policy accept; }",
+        "  chain shed { type filter hook output priority 0; policy accept; }",
+        "}",
+        f"flush chain inet {table} gate",
+        f"flush chain inet {table} shed",
+        f"table inet {table} {{",
         "  chain gate {",
-        "    type filter hook prerouting priority -150; policy accept;",
         f"    udp dport {{ {elements} }} ip saddr . udp sport @shed_ipv4 drop",
         f"    udp dport {{ {elements} }} ip6 saddr . udp sport @shed_ipv6 drop",
         *drop,
         "  }",
         "  chain shed {",
-        "    type filter hook output priority 0; policy accept;",
         "    ip daddr . udp dport @shed_ipv4 drop",
         "    ip6 daddr . udp dport @shed_ipv6 drop",
         "  }",

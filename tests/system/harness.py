@@ -143,15 +143,16 @@ def fastd_keypair() -> tuple[str, str]:
     return secret, public
 
 
-def wait_for(what: str, condition, timeout: float = 60.0, step: float = 0.5):
-    """condition()'s first true value, or AssertionError after timeout seconds."""
+def wait_for(what: str, condition, timeout: float = 60.0, step: float = 0.5, report=None):
+    """condition()'s first true value, or AssertionError after timeout seconds (with report()'s
+    account of the lab, if given)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(step)
-    raise AssertionError(f"{what}: not within {timeout} s")
+    raise AssertionError(f"{what}: not within {timeout} s" + (f"\n{report()}" if report else ""))
 
 
 class FastdLimitLab:
@@ -285,6 +286,15 @@ class FastdLimitLab:
 
     def log(self, key: str) -> str:
         return (self.workdir / f"{key}.log").read_text()
+
+    def report(self) -> str:
+        """What a failed wait prints: the spread, each daemon's last decision and its log."""
+        lines = [f"connected: {self.connected()}"]
+        for name in self.gateways:
+            lines.append(f"{name} state: {self.state(name)}")
+            if (self.workdir / f"limit-{name}.log").exists():
+                lines.append(f"{name} log:\n{self.log(f'limit-{name}')}")
+        return "\n".join(lines)
 
     def close(self) -> None:
         for key in list(self.processes):
