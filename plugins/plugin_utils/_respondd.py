@@ -98,7 +98,7 @@ def parse_meminfo(text: str) -> t.Dict[str, int]:
     """Memory in kB, as Gluon reports it, from /proc/meminfo."""
     fields = {}
     for line in text.splitlines():
-        name, _, value = line.partition(":")
+        name, dummy, value = line.partition(":")
         if value.strip().endswith("kB"):
             fields[name] = int(value.split()[0])
     wanted = {"total": "MemTotal", "free": "MemFree", "buffers": "Buffers", "cached": "Cached", "available": "MemAvailable"}
@@ -109,7 +109,7 @@ def parse_batman_statistics(text: str) -> t.Dict[str, t.Dict[str, int]]:
     """batman-adv's traffic counters (``batctl meshif IF statistics``) in respondd's shape."""
     counters = {}
     for line in text.splitlines():
-        name, _, value = line.partition(":")
+        name, dummy, value = line.partition(":")
         if value.strip().isdigit():
             counters[name.strip()] = int(value)
     traffic = {}
@@ -182,7 +182,7 @@ def statistics(mac: str, uptime: str, loadavg: str, meminfo: str, traffic: t.Map
     """
     up, idle = (float(value) for value in uptime.split()[:2])
     load = loadavg.split()
-    running, _, total = load[3].partition("/")
+    running, total = load[3].split("/")
     stats: t.Dict[str, t.Any] = {
         "node_id": node_id(mac),
         "uptime": up,

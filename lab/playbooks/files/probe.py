@@ -31,7 +31,6 @@ import time
 import zlib
 
 
-
 def respondd(interface: str, seconds: str, request: str = "GET nodeinfo statistics neighbours", address: str = "ff02::2:1001") -> None:
     index = socket.if_nametoindex(interface)
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -47,6 +46,7 @@ def respondd(interface: str, seconds: str, request: str = "GET nodeinfo statisti
             break
         answers[sender[0]] = json.loads(zlib.decompress(data, -15) if request.startswith("GET ") else data)
     print(json.dumps(answers))
+
 
 def serve(address: str, port: str) -> None:
     listener = socket.create_server((address, int(port)), family=socket.AF_INET6 if ":" in address else socket.AF_INET)
