@@ -137,12 +137,22 @@ def serve(config: dict[str, t.Any]) -> None:
         data, sender = sock.recvfrom(1500)
         try:
             names, compressed = _respondd.parse_request(data)
-            answers = {name: provide(config, name) for name in names}
-            sock.sendto(_respondd.encode_answer(answers, names, compressed), sender)
         except _respondd.RespondError as exc:
             print(f"{sender[0]}: {exc}", file=sys.stderr, flush=True)
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
-            print(f"{sender[0]}: no answer: {exc}", file=sys.stderr, flush=True)
+            continue
+        # A provider that cannot be read is left out: the map still gets the others.
+        answers = {}
+        for name in names:
+            try:
+                answers[name] = provide(config, name)
+            except (OSError, ValueError, subprocess.SubprocessError) as exc:
+                print(f"{sender[0]}: no {name}: {exc}", file=sys.stderr, flush=True)
+        names = [name for name in names if name in answers]
+        if names and (compressed or len(names) == 1):
+            try:
+                sock.sendto(_respondd.encode_answer(answers, names, compressed), sender)
+            except OSError as exc:
+                print(f"{sender[0]}: answer not sent: {exc}", file=sys.stderr, flush=True)
 
 
 def main(argv: t.Sequence[str]) -> int:
