@@ -122,10 +122,15 @@ def parse_batman_statistics(text: str) -> t.Dict[str, t.Dict[str, int]]:
 
 
 def count_local_clients(text: str, own_macs: t.Collection[str]) -> int:
-    """Clients on this node's own mesh bridge, from ``batctl meshif IF transtable_local -H``:
-    every MAC batman-adv announces for this node but the node's own interfaces."""
+    """Clients on this node's own mesh bridge, from ``batctl meshif IF translocal -H``: every
+    unicast MAC batman-adv announces for this node but the node's own interfaces (the table also
+    holds the multicast groups the node listens to)."""
     own = {mac.lower() for mac in own_macs}
-    found = {mac for mac in re.findall(_MAC, text.lower()) if mac not in own}
+    found = set()
+    for line in text.splitlines():
+        match = re.match(rf"\s*\*?\s*({_MAC})\s", line.lower())
+        if match and not int(match[1][:2], 16) & 1 and match[1] not in own:
+            found.add(match[1])
     return len(found)
 
 

@@ -94,7 +94,9 @@ def fastd_routers(config: dict[str, t.Any]) -> int | None:
 
 
 def provide(config: dict[str, t.Any], name: str) -> dict[str, t.Any]:
-    mac = mac_of(config["mesh_interface"])
+    # The bridge's MAC is the node's id: the address plan's (unique per gateway, kept across a
+    # reinstall) where the mesh has a MAC prefix; bat0's comes from the machine id.
+    mac = mac_of(config["bridge"])
     links = lower_interfaces(config)
     if name == "nodeinfo":
         batman_version = read("/sys/module/batman_adv/version").strip() if config["batman"] else None
@@ -104,8 +106,8 @@ def provide(config: dict[str, t.Any], name: str) -> dict[str, t.Any]:
     if name == "statistics":
         if config["batman"]:
             traffic = _respondd.parse_batman_statistics(batctl(config, "statistics"))
-            clients = _respondd.count_local_clients(batctl(config, "transtable_local", "-H"),
-                                                    [mac, mac_of(config["bridge"])] + [mac_of(link) for link in links])
+            clients = _respondd.count_local_clients(batctl(config, "translocal", "-H"),
+                                                    [mac, mac_of(config["mesh_interface"])] + [mac_of(link) for link in links])
         else:
             counters = {key: int(read(f"/sys/class/net/{config['bridge']}/statistics/{key}"))
                         for key in ("rx_bytes", "rx_packets", "tx_bytes", "tx_packets")}

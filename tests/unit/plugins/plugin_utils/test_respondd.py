@@ -127,9 +127,12 @@ def test_statistics_from_proc_and_batctl():
     assert parse_meminfo("MemTotal: 5 kB\n") == {"total": 5}
 
 
-def test_clients_are_the_local_translation_table_without_the_gateways_own_interfaces():
-    table = (" * fe:ed:ca:fe:00:01   -1 [.P....]   0.000 (0x8a4b2c1d)\n"
-             " * 02:11:22:33:44:55   -1 [......]   0.120 (0x1234abcd)\n"
+def test_clients_are_the_local_translation_table_without_the_gateways_own_interfaces_and_groups():
+    # batctl 2025.0 on batman-adv 2024.2: the node's own MAC and its multicast groups are there too.
+    table = ("01:00:5e:00:00:01   -1 [.P....]   0.000   (0x450b03a4)\n"
+             "fe:ed:ca:fe:00:01   -1 [.P....]   0.000   (0x450b03a4)\n"
+             "33:33:ff:fe:00:01   -1 [.P....]   0.000   (0x450b03a4)\n"
+             "02:11:22:33:44:55   -1 [......]   0.120   (0x1234abcd)\n"
              " * 02:11:22:33:44:66   -1 [......]   3.400 (0x1234abcd)\n")
     assert count_local_clients(table, ["FE:ED:CA:FE:00:01"]) == 2
     assert count_local_clients("", []) == 0
