@@ -16,11 +16,13 @@ description:
     each other or a fixed address; an offset or size that would allow that lowers the capacity,
     and the message says which.
   - Meant for a preflight play that runs on the controller before any host is touched.
+  - Given O(hostvars), the input is a list of inventory host names (a group), and each host's
+    index is its O(index_var).
 positional: mesh
 options:
   _input:
-    description: Inventory host name to its group index.
-    type: dict
+    description: Inventory host name to its group index; or, with O(hostvars), a list of host names.
+    type: raw
     required: true
   mesh:
     description: The mesh, as for P(ffmesh.gateway.address_plan#filter).
@@ -30,6 +32,9 @@ options:
     description: The variable the indexes come from, named in error messages.
     type: str
     default: freifunk_group_index
+  hostvars:
+    description: The play's C(hostvars), to read each listed host's O(index_var) from.
+    type: dict
 requirements:
   - netaddr
 seealso:
@@ -45,8 +50,9 @@ EXAMPLES = r"""
     - name: Check the address plan of all gateways
       ansible.builtin.set_fact:
         freifunk_plans: >-
-          {{ dict(groups['gateways'] | zip(groups['gateways'] | map('extract', hostvars, 'freifunk_group_index')))
-             | ffmesh.gateway.address_plan_check({'ipv4_net': freifunk_mesh_ipv4_net}) }}
+          {{ groups['gateways'] | ffmesh.gateway.address_plan_check({'ipv4_net': freifunk_mesh_ipv4_net}, hostvars=hostvars) }}
+  # The same from a dict of host name to index:
+  #   {'gw1': 0, 'gw2': 1} | ffmesh.gateway.address_plan_check({'ipv4_net': freifunk_mesh_ipv4_net})
   # A duplicate fails so:
   # address_plan_check: host gw2: freifunk_group_index = 0: it is already the index of host gw1;
   # every gateway needs its own index
@@ -58,15 +64,21 @@ _value:
   type: dict
 """
 
+from collections.abc import Mapping, Sequence
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _address_plan
 
 
-def address_plan_check(indexes, mesh, index_var="freifunk_group_index"):
+def address_plan_check(indexes, mesh, index_var="freifunk_group_index", hostvars=None):
     if not _address_plan.HAS_NETADDR:
         raise AnsibleFilterError(missing_required_lib("netaddr"))
+    if hostvars is not None:
+        if isinstance(indexes, (str, Mapping)) or not isinstance(indexes, Sequence):
+            raise AnsibleFilterError(f"address_plan_check: with hostvars, the input is a list of host names, not {indexes!r}")
+        indexes = {host: hostvars[host].get(index_var) for host in indexes}
     try:
         return _address_plan.check_inventory(mesh, indexes, index_var)
     except _address_plan.AddressPlanError as exc:

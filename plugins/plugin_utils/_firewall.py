@@ -9,7 +9,7 @@ is there, and the rules that let the mesh's traffic pass Docker's ``DOCKER-USER`
 
 Inbound, the host takes SSH from anywhere (first, so that nothing after it can lock Ansible
 out), replies, ICMP, fastd from anywhere, tinc only from the other gateways, GRE only from the
-tunnel endpoints, BGP only on the tunnels, and DHCP and DNS only on the mesh bridge. It forwards
+tunnel endpoints, BGP only on the tunnels, and DHCP, DNS and respondd only on the mesh bridge. It forwards
 only the mesh to the tunnels, and replies back: nothing from the internet opens a connection into
 the mesh.
 """
@@ -38,9 +38,10 @@ ENGINE_VAR = "freifunk_container_engine"
 # Where the engines' builds run their RUN steps: their default bridge (netavark's podman0, CNI's
 # cni-podman0, Docker's docker0), whose traffic the host forwards to the internet.
 ENGINE_BRIDGES = {"podman": ("podman0", "cni-podman0"), "docker": ("docker0",)}
-# Kea (dhcpd role) and the recursor (recursor role) serve the mesh.
+# Kea (dhcpd role), the recursor (recursor role) and respondd (respondd role) serve the mesh.
 DHCP_PORT = 67
 DNS_PORT = 53
+RESPONDD_PORT = 1001
 BGP_PORT = 179
 # fastd runs one instance per core: more than this is a typo, not a machine.
 MAX_FASTD_INSTANCES = 1024
@@ -259,6 +260,8 @@ def firewall_plan(
          "why": "DHCP (Kea) for the mesh; batman-adv itself is layer 2 and never reaches this hook."},
         {"rule": f"iifname {mesh} meta l4proto {{ tcp, udp }} th dport {DNS_PORT} accept",
          "why": "DNS (the recursor) for the mesh."},
+        {"rule": f"iifname {mesh} udp dport {RESPONDD_PORT} accept",
+         "why": "respondd: the community's map asks every node on the mesh."},
         {"rule": f"iifname {mesh} ip saddr @mesh_peers_ipv4 tcp dport @mesh_peer_ports accept",
          "why": "The other gateways, and only they, reach the gateways' own services on the mesh."},
         {"rule": f"iifname {mesh} ip6 saddr @mesh_peers_ipv6 tcp dport @mesh_peer_ports accept",

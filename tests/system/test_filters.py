@@ -44,6 +44,8 @@ def test_filter_values(playbook):
         ("{{ {'gw1': 0, 'gw2': 0} | ffmesh.gateway.address_plan_check({'ipv4_net': '10.186.0.0/16'}) }}",
          "address_plan_check: host gw2: freifunk_group_index = 0: it is already the index of host gw1"),
         ("{{ {'ipv4_net': '10.186.0.0/16'} | ffmesh.gateway.address_plan(10) }}", "address_plan: index 10 does not fit"),
+        ("{{ 'gw1' | ffmesh.gateway.address_plan_check({'ipv4_net': '10.186.0.0/16'}, hostvars=hostvars) }}",
+         "address_plan_check: with hostvars, the input is a list of host names"),
         ("{{ 30 | ffmesh.gateway.stagger('weekly') }}", "stagger: gateway number 30 has no slot of its own"),
         ("{{ 3 | ffmesh.gateway.fastd_peer_limit(0) }}", "fastd_peer_limit: active_gateways = 0"),
         ("{{ {'a': 'nokey'} | ffmesh.gateway.wireguard_peers }}", "wireguard_peers: peer a: not a wireguard public key"),
@@ -57,3 +59,15 @@ def test_filter_errors_reach_the_user(playbook, expression, message):
     run = playbook(_play({"value": expression}), LOCAL)
     assert run.failed == 1
     assert message in run.stdout, run.stdout[-3000:]
+
+
+def test_address_plan_check_reads_a_groups_indexes_from_hostvars(playbook):
+    expression = "{{ ['localhost'] | ffmesh.gateway.address_plan_check({'ipv4_net': '10.186.0.0/16'}, hostvars=hostvars) }}"
+    indexed = {"all": {"hosts": {"localhost": {"ansible_connection": "local", "freifunk_group_index": 2}}}}
+    run = playbook(_play({"plans": expression}), indexed)
+    assert run.failed == 0, run.stdout[-3000:]
+    assert run.results("evaluate")["localhost"]["ansible_facts"]["plans"]["localhost"]["index"] == 2
+    # A host of the group without an index is named.
+    run = playbook(_play({"plans": expression}), LOCAL)
+    assert run.failed == 1
+    assert "address_plan_check: host localhost: freifunk_group_index" in run.stdout, run.stdout[-3000:]

@@ -11,6 +11,10 @@ scan PORTS ADDRESS...: a TCP connection to every port of PORTS ("1-1024,10000") 
 all at once; prints a JSON list, per address the ports that accepted ("open"), those that
 answered with a reset ("refused": a filter let the SYN through to no listener), and how many got
 no answer ("silent": dropped).
+respondd INTERFACE SECONDS [REQUEST [ADDRESS]]: asks every node on INTERFACE's link as a map's
+collector does (REQUEST, by default "GET nodeinfo statistics neighbours", to ff02::2:1001 port
+1001; or to one node's ADDRESS) and prints a JSON object of the answers of SECONDS by sender,
+inflated (raw deflate) for GET.
 gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
 before and after it, as JSON.
 """
@@ -24,6 +28,24 @@ import resource
 import socket
 import sys
 import time
+import zlib
+
+
+def respondd(interface: str, seconds: str, request: str = "GET nodeinfo statistics neighbours", address: str = "ff02::2:1001") -> None:
+    index = socket.if_nametoindex(interface)
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+    sock.sendto(request.encode(), (address, 1001, 0, index))
+    answers = {}
+    deadline = time.monotonic() + float(seconds)
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            data, sender = sock.recvfrom(65535)
+        except TimeoutError:
+            break
+        answers[sender[0]] = json.loads(zlib.decompress(data, -15) if request.startswith("GET ") else data)
+    print(json.dumps(answers))
 
 
 def serve(address: str, port: str) -> None:
@@ -129,4 +151,4 @@ def gaps(log: str, since: str) -> None:
 
 
 if __name__ == "__main__":
-    {"serve": serve, "connect": connect, "listen": listen, "send": send, "scan": scan, "gaps": gaps}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "connect": connect, "listen": listen, "send": send, "scan": scan, "gaps": gaps, "respondd": respondd}[sys.argv[1]](*sys.argv[2:])

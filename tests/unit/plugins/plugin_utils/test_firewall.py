@@ -51,6 +51,7 @@ def test_input_takes_each_service_only_from_where_it_belongs():
         "iifname @tunnels tcp dport 179 accept",
         'iifname "br-mesh" udp dport 67 accept',
         'iifname "br-mesh" meta l4proto { tcp, udp } th dport 53 accept',
+        'iifname "br-mesh" udp dport 1001 accept',
         'iifname "br-mesh" ip saddr @mesh_peers_ipv4 tcp dport @mesh_peer_ports accept',
         'iifname "br-mesh" ip6 saddr @mesh_peers_ipv6 tcp dport @mesh_peer_ports accept',
         'counter name "dropped_input" drop',
