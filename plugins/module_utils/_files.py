@@ -18,8 +18,8 @@ def read_text(path: str) -> t.Optional[str]:
         return None
 
 
-def write_atomic(path: str, content: str, mode: int) -> None:
-    """Replace ``path`` by a file holding ``content`` that has ``mode`` from its first byte on."""
+def write_temporary(path: str, content: str, mode: int) -> str:
+    """A new file beside ``path`` holding ``content``, with ``mode`` from its first byte on: its name."""
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".ffmesh-", dir=directory)
     try:
@@ -28,8 +28,17 @@ def write_atomic(path: str, content: str, mode: int) -> None:
             stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
+
+
+def write_atomic(path: str, content: str, mode: int) -> None:
+    """Replace ``path`` by a file holding ``content`` that has ``mode`` from its first byte on."""
+    temporary = write_temporary(path, content, mode)
+    try:
         os.replace(temporary, path)
     except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        os.unlink(temporary)
         raise

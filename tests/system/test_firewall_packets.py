@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import pathlib
+import re
 import selectors
 import shlex
 import socket
@@ -53,8 +54,9 @@ SETTINGS = {
     "freifunk_container_engine": "docker",
 }
 # The role's tasks that write files; units go to the work directory instead of /etc/systemd.
-RENDER_TASKS = ("Create the firewall's directory", "Write the ruleset", "Install the unit that applies the ruleset",
-                "Write the mesh's rules for Docker's FORWARD chain", "Install the unit that applies them whenever Docker starts")
+RENDER_TASKS = ("Create the firewall's directory", "Write the ruleset and the unit that applies it",
+                "Write the mesh's rules for Docker's FORWARD chain and the unit that applies them whenever Docker starts")
+WRITE_RULESET = RENDER_TASKS[1]
 LISTEN = {
     "gw": {"tcp": [22, 53, 179, 655, 8443], "udp": [53, 67, 655, 10000, 10001, 10002, 10003], "gre": True},
     "inet": {"tcp": [8080]},
@@ -251,11 +253,13 @@ class FirewallLab:
         for task in tasks:
             for key in ("notify", "register"):
                 task.pop(key, None)
-            arguments = task.get("ansible.builtin.template") or task["ansible.builtin.file"]
-            if "src" in arguments:
-                arguments["src"] = str(ROLE / "templates" / arguments["src"])
-            if arguments.get("dest", "").startswith("/etc/systemd/system/"):
-                arguments["dest"] = str(self.workdir / pathlib.Path(arguments["dest"]).name)
+            for spec in task.get("ffmesh.gateway.config_files", {}).get("files", []):
+                # Outside the role the lookup finds its templates by their whole path.
+                spec["content"] = re.sub(r"lookup\('ansible.builtin.template', '([^']+)'\)",
+                                         lambda found: f"lookup('ansible.builtin.template', '{ROLE / 'templates' / found[1]}')",
+                                         spec["content"])
+                if spec["path"].startswith("/etc/systemd/system/"):
+                    spec["path"] = str(self.workdir / pathlib.Path(spec["path"]).name)
         settings = self.workdir / "settings.yml"
         settings.write_text(yaml.safe_dump({**SETTINGS, "freifunk_state_dir": str(out), **changes}))
         # Later vars_files win: the settings above the role's defaults.
@@ -311,13 +315,13 @@ def test_the_ruleset_lets_in_and_through_only_what_the_gateway_serves(firewall_l
     loaded, written = lab.ruleset(), nft_file.read_bytes()
     broken, _rendered = lab.render(freifunk_firewall_extra_input_rules=["tcp dport 8443 acept"])
     assert broken.failed == 1
-    failure = broken.results("Write the ruleset")["localhost"]
-    assert failure.get("failed") and "failed to validate" in failure["msg"], failure
+    failure = broken.results(WRITE_RULESET)["localhost"]
+    assert failure.get("failed") and "failed its check (nft --check" in failure["msg"], failure
     assert nft_file.read_bytes() == written
     assert lab.ruleset() == loaded
     # What the plan refuses stops the task as well, naming the variable.
     refused, _rendered = lab.render(freifunk_firewall_extra_input_rules=["tcp dport 8443 accept\ntcp dport 8444 accept"])
-    assert "freifunk_firewall_extra_input_rules[0]" in refused.results("Write the ruleset")["localhost"]["msg"]
+    assert "freifunk_firewall_extra_input_rules[0]" in refused.results(WRITE_RULESET)["localhost"]["msg"]
     assert nft_file.read_bytes() == written
     assert lab.probe(["ssh from the internet", "tinc tcp from a stranger", "extra input rule"]) == {
         "ssh from the internet": "open", "tinc tcp from a stranger": "timeout", "extra input rule": "open"}
