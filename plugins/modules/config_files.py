@@ -18,7 +18,7 @@ description:
     into place, each atomically. A bad file leaves all of them as they were.
   - Owner, group and mode are set on every listed file, changed or not. Files listed as
     absent are removed after the checks, with the others.
-  - The files' directories must exist.
+  - The files' directories must exist (in check mode, a missing one means the files would be new).
   - Not for secrets. The content is part of the task's arguments and of its diff; keys are
     written by M(ffmesh.gateway.keypair).
 author:
@@ -148,7 +148,8 @@ def main() -> None:
             module.fail_json(msg=f"{spec['path']}: content and mode are required unless state is absent")
         if not re.fullmatch(r"0?[0-7]{3,4}", spec["mode"]):
             module.fail_json(msg=f"{spec['path']}: mode {spec['mode']!r} is not an octal mode such as 0644")
-        if not os.path.isdir(os.path.dirname(spec["path"]) or "."):
+        # In check mode on a new host the tasks before have made no directory.
+        if not module.check_mode and not os.path.isdir(os.path.dirname(spec["path"]) or "."):
             module.fail_json(msg=f"{spec['path']}: its directory does not exist")
 
     # Which contents change; their new files are written aside and all checked before any moves.

@@ -61,6 +61,12 @@ def test_check_mode_reports_and_writes_nothing(tmp_path, capsys):
     assert (tmp_path / "a.conf").read_text() == "old\n" and not (tmp_path / "b.conf").exists()
 
 
+def test_check_mode_takes_a_missing_directory_for_one_still_to_be_made(tmp_path, capsys):
+    path = str(tmp_path / "new" / "a.conf")
+    result = run(capsys, [{"path": path, "content": "a\n", "mode": "0644"}], _ansible_check_mode=True)
+    assert result["changed_paths"] == [path] and not (tmp_path / "new").exists()
+
+
 def test_a_mode_alone_is_a_change_without_a_diff(tmp_path, capsys):
     (tmp_path / "a.conf").write_text("same\n")
     os.chmod(tmp_path / "a.conf", 0o600)
