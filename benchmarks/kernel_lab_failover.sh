@@ -7,7 +7,6 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 state=${FFMESH_KERNEL_LAB_DIR:-$HOME/.cache/ffmesh-kernel-lab}
-rm -f "$state/times" "$state/failover.json"
 log=$(mktemp /tmp/kernel-lab-benchmark.XXXXXX.log)
 if ! "$top/lab/scripts/kernel-lab" test > "$log" 2>&1; then
   tail -n 40 "$log"
