@@ -18,11 +18,14 @@ def read_text(path: str) -> t.Optional[str]:
         return None
 
 
-def write_temporary(path: str, content: str, mode: int) -> str:
-    """A new file beside ``path`` holding ``content``, with ``mode`` from its first byte on: its name."""
+def write_temporary(path: str, content: str, mode: int, owner: t.Optional[t.Tuple[int, int]] = None) -> str:
+    """A new file beside ``path`` holding ``content``, with ``mode`` (and ``owner``, uid and gid)
+    from its first byte on: its name."""
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".ffmesh-", dir=directory)
     try:
+        if owner is not None:
+            os.fchown(handle, *owner)
         os.fchmod(handle, mode)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(content)

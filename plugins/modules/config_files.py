@@ -101,7 +101,9 @@ changed_paths:
   sample: [/etc/systemd/system/ffmesh-recursor.service]
 """
 
+import grp
 import os
+import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -119,12 +121,23 @@ FILE_SPEC = {
 }
 
 
-def current_bytes(path: str) -> bytes | None:
+def current_bytes(module: AnsibleModule, path: str) -> bytes | None:
     try:
         with open(path, "rb") as handle:
             return handle.read()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        module.fail_json(msg=f"{path}: cannot be read as a file ({exc.strerror}); nothing was written")
+    return None
+
+
+def owner_ids(module: AnsibleModule, spec: dict) -> tuple[int, int]:
+    try:
+        return pwd.getpwnam(spec["owner"]).pw_uid, grp.getgrnam(spec["group"]).gr_gid
+    except KeyError:
+        module.fail_json(msg=f"{spec['path']}: no user {spec['owner']!r} or no group {spec['group']!r} on the host; nothing was written")
+    return -1, -1
 
 
 def check(module: AnsibleModule, spec: dict, temporary: str) -> None:
@@ -151,27 +164,35 @@ def main() -> None:
         # In check mode on a new host the tasks before have made no directory.
         if not module.check_mode and not os.path.isdir(os.path.dirname(spec["path"]) or "."):
             module.fail_json(msg=f"{spec['path']}: its directory does not exist")
+    for path in absent:
+        if os.path.isdir(path) and not os.path.islink(path):
+            module.fail_json(msg=f"{path}: is a directory, not a file to remove; nothing was written")
+    ids = {spec["path"]: owner_ids(module, spec) for spec in files}
 
     # Which contents change; their new files are written aside and all checked before any moves.
-    rewritten = [spec for spec in files if current_bytes(spec["path"]) != spec["content"].encode("utf-8")]
+    current = {spec["path"]: current_bytes(module, spec["path"]) for spec in files}
+    rewritten = [spec for spec in files if current[spec["path"]] != spec["content"].encode("utf-8")]
     diffs = [
         {"before_header": spec["path"], "after_header": spec["path"],
-         "before": (current_bytes(spec["path"]) or b"").decode("utf-8", errors="replace"), "after": spec["content"]}
+         "before": (current[spec["path"]] or b"").decode("utf-8", errors="replace"), "after": spec["content"]}
         for spec in rewritten
     ]
     removed = [path for path in absent if os.path.lexists(path)]
     diffs += [{"before_header": path, "after_header": path,
-               "before": (current_bytes(path) or b"").decode("utf-8", errors="replace"), "after": ""}
+               "before": (current_bytes(module, path) or b"").decode("utf-8", errors="replace"), "after": ""}
               for path in removed if os.path.isfile(path)]
     temporaries: dict[str, str] = {}
     if not module.check_mode:
         try:
             for spec in rewritten:
-                temporaries[spec["path"]] = _files.write_temporary(spec["path"], spec["content"], int(spec["mode"], 8))
+                # Owner, group and mode from the first byte on: the daemon never sees the new file otherwise.
+                temporaries[spec["path"]] = _files.write_temporary(spec["path"], spec["content"], int(spec["mode"], 8),
+                                                                   owner=ids[spec["path"]])
                 if spec["validate"]:
                     check(module, spec, temporaries[spec["path"]])
             for spec in rewritten:
-                os.replace(temporaries.pop(spec["path"]), spec["path"])
+                os.replace(temporaries[spec["path"]], spec["path"])
+                del temporaries[spec["path"]]
             for path in removed:
                 os.unlink(path)
         finally:

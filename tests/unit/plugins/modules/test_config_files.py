@@ -86,6 +86,13 @@ def test_absent_files_go_with_the_others(tmp_path, capsys):
     assert not run(capsys, files)["changed"]
 
 
+def test_a_directory_listed_as_absent_fails_before_anything_is_written(tmp_path, capsys):
+    (tmp_path / "old.d").mkdir()
+    result = run(capsys, [{"path": str(tmp_path / "new.conf"), "content": "new\n", "mode": "0644"},
+                          {"path": str(tmp_path / "old.d"), "state": "absent"}])
+    assert result["failed"] and "is a directory" in result["msg"] and os.listdir(tmp_path) == ["old.d"]
+
+
 def test_a_failed_check_keeps_the_files_listed_as_absent(tmp_path, capsys):
     (tmp_path / "old.conf").write_text("old\n")
     result = run(capsys, [{"path": str(tmp_path / "new.conf"), "content": "new\n", "mode": "0644", "validate": "false %s"},
@@ -93,7 +100,17 @@ def test_a_failed_check_keeps_the_files_listed_as_absent(tmp_path, capsys):
     assert result["failed"] and os.listdir(tmp_path) == ["old.conf"]
 
 
+def test_a_new_file_has_its_group_before_it_replaces_the_old(tmp_path, capsys):
+    group = grp.getgrnam("nogroup") if os.getuid() == 0 else grp.getgrgid(os.getgid())
+    path = tmp_path / "kea.conf"
+    path.write_text("old\n")
+    result = run(capsys, [{"path": str(path), "content": "new\n", "mode": "0640", "group": group.gr_name,
+                           "validate": f"sh -c 'test $(stat -c %%g \"$0\") = {group.gr_gid}' %s"}])
+    assert result["changed"] and path.stat().st_gid == group.gr_gid and path.read_text() == "new\n"
+
+
 @pytest.mark.parametrize("spec, message", [
+    ({"group": "no-such-group-ffmesh"}, "no group 'no-such-group-ffmesh'"),
     ({"content": None}, "content and mode are required"),
     ({"mode": "644x"}, "is not an octal mode"),
     ({"path": "/nonexistent-ffmesh/a.conf"}, "its directory does not exist"),
