@@ -44,11 +44,14 @@ options:
   gateways:
     description:
       - Number of gateways, for weekly jobs that should run on every weekday somewhere.
-      - Required for C(interval) jobs. For them it may also be the list of the gateways' numbers,
-        their C(freifunk_group_index) (gaps allowed); the gateway takes its place among them.
+      - Required for C(interval) jobs.
+      - It may also be the list of the gateways' numbers, their C(freifunk_group_index) (gaps
+        allowed); the gateway takes its place among them, so slots stay packed from the start.
     type: raw
   seconds:
-    description: The interval of an C(interval) job; must divide 60.
+    description:
+      - The interval of an C(interval) job. It divides a minute, or is whole minutes that divide an
+        hour (900 - every 15 minutes, each gateway at its own minute and second of them).
     type: int
     default: 60
 """
@@ -81,7 +84,7 @@ _value:
   description:
     - C(weekdays) (list, 0 = Sunday as in cron), C(hour) (null for hourly jobs), C(minute),
       C(cron) (the five time fields of a crontab line) and C(on_calendar) (systemd.time).
-    - For C(interval) jobs C(second) (the first second of the minute), C(seconds) and C(on_calendar).
+    - For C(interval) jobs C(second) (the gateway's offset into the interval, in seconds), C(seconds) and C(on_calendar).
   type: dict
 """
 
@@ -99,8 +102,8 @@ def stagger(number, period="weekly", start_hour=3, window_hours=1, spacing=15, g
                 raise _schedule.ScheduleError("an interval job needs the number of gateways")
             numbers = int(gateways) if isinstance(gateways, (int, str)) else [int(gateway) for gateway in gateways]
             return _schedule.repeating(int(number), int(seconds), numbers)
-        return _schedule.slot(int(number), period, int(start_hour), int(window_hours), int(spacing),
-                              None if gateways is None else int(gateways))
+        numbers = None if gateways is None else int(gateways) if isinstance(gateways, (int, str)) else [int(gateway) for gateway in gateways]
+        return _schedule.slot(int(number), period, int(start_hour), int(window_hours), int(spacing), numbers)
     except (_schedule.ScheduleError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"stagger: {exc}") from exc
 

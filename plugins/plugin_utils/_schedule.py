@@ -46,15 +46,19 @@ def slot(
     start_hour: int = 3,
     window_hours: int = 1,
     spacing: int = 15,
-    gateways: t.Optional[int] = None,
+    gateways: t.Union[int, t.Sequence[int], None] = None,
 ) -> t.Dict[str, t.Any]:
     """The slot of gateway ``number`` (0-based).
 
     With ``gateways`` (the number of gateways, at most 7) a weekly job runs on every weekday
     that is ``number`` modulo ``gateways``, so each weekday has exactly one gateway updating.
+    ``gateways`` may also be the gateways' own numbers (group indices, gaps allowed): ``number``
+    then takes its place among them, so the slots stay packed from the window's start.
     """
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise ScheduleError(f"gateway number {number!r} must be a non-negative integer")
+    if gateways is not None and not isinstance(gateways, int):
+        number, gateways = rank_among(number, gateways)
     if not 0 <= start_hour <= 23:
         raise ScheduleError(f"start_hour {start_hour} must be 0 to 23")
     room = capacity(period, window_hours, spacing)
@@ -105,20 +109,32 @@ def rank_among(number: int, numbers: t.Iterable[int]) -> t.Tuple[int, int]:
 
 
 def repeating(number: int, seconds: int, gateways: t.Union[int, t.Sequence[int]]) -> t.Dict[str, t.Any]:
-    """The second at which gateway ``number`` of ``gateways`` runs a job every ``seconds``.
+    """When gateway ``number`` of ``gateways`` runs a job every ``seconds``.
 
-    ``gateways`` is their number (gateways are numbered 0 to n-1), or the gateways' own numbers
-    (group indices, which may have gaps): then ``number`` takes its place among them, its own
-    added if it is missing.
+    ``seconds`` divides a minute, or is a whole number of minutes that divides an hour (the key
+    repository's sync every 900 s). ``gateways`` is their number (gateways are numbered 0 to
+    n-1), or the gateways' own numbers (group indices, which may have gaps): then ``number``
+    takes its place among them, its own added if it is missing. ``second`` is the gateway's
+    offset into the interval, in seconds.
     """
     if isinstance(number, bool) or not isinstance(number, int) or number < 0:
         raise ScheduleError(f"gateway number {number!r} must be a non-negative integer")
-    if not 1 <= seconds <= 60 or 60 % seconds:
-        raise ScheduleError(f"interval {seconds} s must divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
+    in_a_minute = 1 <= seconds <= 60 and not 60 % seconds
+    in_an_hour = seconds > 60 and not seconds % 60 and not 3600 % seconds
+    if not (in_a_minute or in_an_hour):
+        raise ScheduleError(
+            f"interval {seconds} s must divide a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) "
+            "or be whole minutes that divide an hour (120, 180, 240, 300, 360, 600, 720, 900, 1200, 1800, 3600)"
+        )
     if not isinstance(gateways, int):
         number, gateways = rank_among(number, gateways)
     if not number < gateways:
         raise ScheduleError(f"gateway number {number} is not below the number of gateways {gateways}")
     second = number * seconds // gateways
-    repeat = "" if seconds == 60 else f"/{seconds}"
-    return {"second": second, "seconds": seconds, "on_calendar": f"*-*-* *:*:{second:02d}{repeat}"}
+    if seconds <= 60:
+        repeat = "" if seconds == 60 else f"/{seconds}"
+        on_calendar = f"*-*-* *:*:{second:02d}{repeat}"
+    else:
+        repeat = "" if seconds == 3600 else f"/{seconds // 60}"
+        on_calendar = f"*-*-* *:{second // 60:02d}{repeat}:{second % 60:02d}"
+    return {"second": second, "seconds": seconds, "on_calendar": on_calendar}

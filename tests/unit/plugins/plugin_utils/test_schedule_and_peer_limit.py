@@ -126,9 +126,20 @@ def test_interval_jobs_rank_group_indices_with_gaps_among_themselves():
 def test_interval_on_calendar():
     assert repeating(1, 10, 2)["on_calendar"] == "*-*-* *:*:05/10"
     assert repeating(3, 60, 4)["on_calendar"] == "*-*-* *:*:45"
+    # The key repository's sync every 15 minutes: two gateways seven and a half minutes apart.
+    assert repeating(0, 900, 2)["on_calendar"] == "*-*-* *:00/15:00"
+    assert repeating(1, 900, 2) == {"second": 450, "seconds": 900, "on_calendar": "*-*-* *:07/15:30"}
+    assert repeating(2, 3600, 3)["on_calendar"] == "*-*-* *:40:00"
 
 
-@pytest.mark.parametrize("number, seconds, gateways", [(0, 7, 1), (0, 0, 1), (0, 120, 1), (2, 60, 2), (-1, 60, 2), (True, 60, 2)])
+@given(minutes=st.sampled_from([2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60]), gateways=st.integers(1, 60))
+def test_minute_intervals_spread_gateways_evenly_too(minutes, gateways):
+    offsets = [repeating(number, minutes * 60, gateways)["second"] for number in range(gateways)]
+    assert all(0 <= offset < minutes * 60 for offset in offsets)
+    assert all(later - earlier >= minutes * 60 // gateways for earlier, later in zip(offsets, offsets[1:]))
+
+
+@pytest.mark.parametrize("number, seconds, gateways", [(0, 7, 1), (0, 0, 1), (0, 90, 1), (0, 420, 1), (0, 7200, 1), (2, 60, 2), (-1, 60, 2), (True, 60, 2)])
 def test_interval_refuses_what_has_no_second(number, seconds, gateways):
     with pytest.raises(ScheduleError):
         repeating(number, seconds, gateways)
@@ -196,3 +207,12 @@ def test_newest_peers_are_let_go_first_and_spared_ones_not_twice():
     assert newest_peers(peers, 2) == ["192.0.2.2:4000", "[2001:db8::3]:4000"]
     assert newest_peers(peers, 2, spared={"192.0.2.2:4000"}) == ["[2001:db8::3]:4000", "192.0.2.1:4000"]
     assert newest_peers(peers, 0) == []
+
+
+def test_slots_rank_group_indices_with_gaps_among_themselves():
+    indices = [40, 0, 10]
+    assert [slot(number, "daily", start_hour=2, spacing=15, gateways=indices)["on_calendar"] for number in sorted(indices)] == [
+        "*-*-* 02:00:00", "*-*-* 02:15:00", "*-*-* 02:30:00"]
+    # Weekly with three gateways: each weekday has one of them.
+    days = [slot(number, "weekly", gateways=indices)["weekdays"] for number in sorted(indices)]
+    assert sorted(day for gateway in days for day in gateway) == list(range(7))
