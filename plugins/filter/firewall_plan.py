@@ -71,6 +71,18 @@ options:
     type: list
     elements: int
     default: []
+  monitoring_sources:
+    description:
+      - The monitoring's addresses or networks (a Prometheus server), the only sources that reach
+        O(monitoring_ports) on the mesh bridge. A network's host bits must be 0.
+    type: list
+    elements: str
+    default: []
+  monitoring_ports:
+    description: TCP ports of the exporters on the mesh, open to O(monitoring_sources) only.
+    type: list
+    elements: int
+    default: []
   extra_input_rules:
     description: nft rules appended to the input chain before its final drop, one rule per entry.
     type: list
@@ -183,13 +195,14 @@ from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _firewall
 
 def firewall_plan(tunnels, ssh_ports=(22,), fastd_port=10000, fastd_first_instance_port=10001, fastd_instances=1,
                   tinc_port=655, tinc_peers=None, mesh_bridge="br-mesh", mesh_peers=None, mesh_peer_ports=None,
-                  extra_input_rules=None, extra_forward_rules=None, runtime="native", container_engine="podman",
+                  monitoring_sources=None, monitoring_ports=None, extra_input_rules=None, extra_forward_rules=None, runtime="native", container_engine="podman",
                   sshd_settings=None):
     try:
         return _firewall.firewall_plan(
             tunnels, ssh_ports=ssh_ports, fastd_port=fastd_port, fastd_first_instance_port=fastd_first_instance_port,
             fastd_instances=fastd_instances, tinc_port=tinc_port, tinc_peers=tinc_peers, mesh_bridge=mesh_bridge,
-            mesh_peers=mesh_peers, mesh_peer_ports=mesh_peer_ports, extra_input_rules=extra_input_rules,
+            mesh_peers=mesh_peers, mesh_peer_ports=mesh_peer_ports,
+            monitoring_sources=monitoring_sources, monitoring_ports=monitoring_ports, extra_input_rules=extra_input_rules,
             extra_forward_rules=extra_forward_rules, runtime=runtime, container_engine=container_engine, sshd_settings=sshd_settings)
     except _firewall.FirewallError as exc:
         raise AnsibleFilterError(f"firewall_plan: {exc}") from exc

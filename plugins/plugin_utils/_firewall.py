@@ -9,7 +9,8 @@ is there, and the rules that let the mesh's traffic pass Docker's ``DOCKER-USER`
 
 Inbound, the host takes SSH from anywhere (first, so that nothing after it can lock Ansible
 out), replies, ICMP, fastd from anywhere, tinc only from the other gateways, GRE only from the
-tunnel endpoints, BGP only on the tunnels, and DHCP, DNS and respondd only on the mesh bridge. It forwards
+tunnel endpoints, BGP only on the tunnels, DHCP, DNS and respondd only on the mesh bridge, and the
+exporters only on the mesh bridge and only from the monitoring's addresses. It forwards
 only the mesh to the tunnels, and replies back: nothing from the internet opens a connection into
 the mesh.
 """
@@ -24,6 +25,8 @@ SSH_PORTS_VAR = "freifunk_firewall_ssh_ports"
 TINC_PEERS_VAR = "freifunk_firewall_tinc_peers"
 MESH_PEERS_VAR = "freifunk_firewall_mesh_peers"
 MESH_PEER_PORTS_VAR = "freifunk_firewall_mesh_peer_ports"
+MONITORING_SOURCES_VAR = "freifunk_firewall_monitoring_sources"
+MONITORING_PORTS_VAR = "freifunk_firewall_monitoring_ports"
 TUNNELS_VAR = "freifunk_firewall_tunnels"
 EXTRA_INPUT_VAR = "freifunk_firewall_extra_input_rules"
 EXTRA_FORWARD_VAR = "freifunk_firewall_extra_forward_rules"
@@ -87,6 +90,14 @@ def _address(variable: str, value: t.Any) -> ipaddress.IPv4Address | ipaddress.I
         raise FirewallError(f"{variable} = {value!r} is not an IP address") from exc
 
 
+def _network(variable: str, value: t.Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    # strict: 10.0.0.5/24 is a typo for an address or for 10.0.0.0/24, and either guess opens the wrong hosts.
+    try:
+        return ipaddress.ip_network(str(value).strip())
+    except ValueError as exc:
+        raise FirewallError(f"{variable} = {value!r} is not an IP address or network (a network's host bits must be 0)") from exc
+
+
 def _rules(variable: str, value: t.Any) -> list[str]:
     rules = []
     for position, rule in enumerate(_list(variable, value)):
@@ -126,7 +137,7 @@ def _elements(values: t.Iterable[t.Any], quoted: bool = False) -> list[str]:
     return [f'"{value}"' if quoted else str(value) for value in values]
 
 
-def _family(addresses: t.Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address], version: int) -> list[str]:
+def _family(addresses: t.Iterable[t.Any], version: int) -> list[str]:
     return [str(address) for address in sorted(a for a in addresses if a.version == version)]
 
 
@@ -142,6 +153,8 @@ def firewall_plan(
     mesh_bridge: t.Any = "br-mesh",
     mesh_peers: t.Any = None,
     mesh_peer_ports: t.Any = None,
+    monitoring_sources: t.Any = None,
+    monitoring_ports: t.Any = None,
     extra_input_rules: t.Any = None,
     extra_forward_rules: t.Any = None,
     runtime: t.Any = "native",
@@ -155,7 +168,9 @@ def firewall_plan(
     ``tunnels`` fit as they are. ``tinc_peers`` are the other gateways' tinc addresses; empty
     strings (a gateway that has none, see tinc_addresses) add nothing. ``mesh_peers`` are the
     other gateways' mesh addresses, the only ones that reach ``mesh_peer_ports`` (TCP, on the
-    mesh bridge: the gateways' own services, such as the fastd peer limit). ``sshd_settings`` is what
+    mesh bridge: the gateways' own services, such as the fastd peer limit). ``monitoring_sources``
+    (addresses or networks) are the only ones that reach ``monitoring_ports`` (TCP, on the mesh
+    bridge: the exporters). ``sshd_settings`` is what
     ``sshd -T`` prints, or None: when given, every port sshd listens on must be in ``ssh_ports``.
     """
     ssh = sorted({_port(f"{SSH_PORTS_VAR}[{i}]", port) for i, port in enumerate(_list(SSH_PORTS_VAR, ssh_ports))})
@@ -188,6 +203,10 @@ def firewall_plan(
     gateways = {_address(f"{MESH_PEERS_VAR}[{i}]", peer) for i, peer in enumerate(_list(MESH_PEERS_VAR, mesh_peers))}
     gateway_ports = sorted({_port(f"{MESH_PEER_PORTS_VAR}[{i}]", port)
                             for i, port in enumerate(_list(MESH_PEER_PORTS_VAR, mesh_peer_ports))})
+    monitors = {_network(f"{MONITORING_SOURCES_VAR}[{i}]", source)
+                for i, source in enumerate(_list(MONITORING_SOURCES_VAR, monitoring_sources))}
+    monitored_ports = sorted({_port(f"{MONITORING_PORTS_VAR}[{i}]", port)
+                              for i, port in enumerate(_list(MONITORING_PORTS_VAR, monitoring_ports))})
     names: list[str] = []
     endpoints = set()
     for position, entry in enumerate(_list(TUNNELS_VAR, tunnels)):
@@ -231,6 +250,12 @@ def firewall_plan(
          "why": "The other gateways' mesh addresses (IPv6)"},
         {"name": "mesh_peer_ports", "type": "inet_service", "elements": _elements(gateway_ports),
          "why": "The gateways' own services on the mesh (TCP)"},
+        {"name": "monitoring_ipv4", "type": "ipv4_addr", "flags": "interval", "elements": _family(monitors, 4),
+         "why": "The monitoring's addresses, the only ones that reach the exporters (IPv4)"},
+        {"name": "monitoring_ipv6", "type": "ipv6_addr", "flags": "interval", "elements": _family(monitors, 6),
+         "why": "The monitoring's addresses (IPv6)"},
+        {"name": "monitoring_ports", "type": "inet_service", "elements": _elements(monitored_ports),
+         "why": "The exporters on the mesh (TCP)"},
         {"name": "gre_endpoints_ipv4", "type": "ipv4_addr", "elements": _family(endpoints, 4),
          "why": "The backbone's tunnel endpoints, the only sources of GRE (IPv4)"},
         {"name": "gre_endpoints_ipv6", "type": "ipv6_addr", "elements": _family(endpoints, 6),
@@ -265,6 +290,10 @@ def firewall_plan(
         {"rule": f"iifname {mesh} ip saddr @mesh_peers_ipv4 tcp dport @mesh_peer_ports accept",
          "why": "The other gateways, and only they, reach the gateways' own services on the mesh."},
         {"rule": f"iifname {mesh} ip6 saddr @mesh_peers_ipv6 tcp dport @mesh_peer_ports accept",
+         "why": "The same over IPv6."},
+        {"rule": f"iifname {mesh} ip saddr @monitoring_ipv4 tcp dport @monitoring_ports accept",
+         "why": "The monitoring, and only it, scrapes the exporters on the mesh."},
+        {"rule": f"iifname {mesh} ip6 saddr @monitoring_ipv6 tcp dport @monitoring_ports accept",
          "why": "The same over IPv6."},
     ]
     input_rules += [{"rule": rule, "why": f"{EXTRA_INPUT_VAR}[{i}]"} for i, rule in enumerate(extra_input)]

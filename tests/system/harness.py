@@ -161,8 +161,10 @@ class FastdLimitLab:
     listed, ``peer limit 1``. Router i reaches gateway g at 10.77.<g+1>.1."""
 
     DAEMON = ROOT / "roles" / "fastd_limit" / "files" / "ffmesh_fastd_limit.py"
-    RULE = ROOT / "plugins" / "plugin_utils" / "_peer_limit.py"
-    FASTD_PORT, LIMIT_PORT, MTU = 10000, 9471, 1406
+    EXPORTER = ROOT / "roles" / "exporter" / "files" / "ffmesh_exporter.py"
+    # What the daemons import from beside themselves, as the roles install them.
+    MODULES = [ROOT / "plugins" / "plugin_utils" / name for name in ("_peer_limit.py", "_fastd_status.py", "_metrics.py")]
+    FASTD_PORT, LIMIT_PORT, EXPORTER_PORT, MTU = 10000, 9471, 9472, 1406
 
     def __init__(self, gateways: int, workdir: pathlib.Path | None = None) -> None:
         self.workdir = workdir or pathlib.Path(tempfile.mkdtemp(prefix="ffmesh-fastd-limit-"))
@@ -194,8 +196,8 @@ class FastdLimitLab:
                 "table inet lab_firewall {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
                 f"  tcp dport {self.LIMIT_PORT} ip saddr != {{ {', '.join(self.mesh.values())} }} drop\n }}\n}}\n"))
             (self.workdir / name / "peers").mkdir(parents=True)
-        shutil.copy(self.DAEMON, self.workdir)
-        shutil.copy(self.RULE, self.workdir)
+        for path in [self.DAEMON, self.EXPORTER, *self.MODULES]:
+            shutil.copy(path, self.workdir)
 
     def _start(self, key: str, argv: list[str], netns: str) -> None:
         log = open(self.workdir / f"{key}.log", "w", encoding="utf-8")  # pylint: disable=consider-using-with
@@ -235,6 +237,14 @@ class FastdLimitLab:
         _in(None, sys.executable, str(self.workdir / self.DAEMON.name), "--check", str(path))
         self._start(f"limit-{name}", [sys.executable, str(self.workdir / self.DAEMON.name), str(path)], self.netns[name])
 
+    def start_exporter(self, name: str, config: dict) -> None:
+        """The exporter role's daemon on the gateway's mesh address, reading its fastd instance."""
+        config = {"listen": self.mesh[name], "port": self.EXPORTER_PORT, "sockets": [str(self.status_socket(name))], **config}
+        path = self.workdir / name / "exporter.json"
+        path.write_text(json.dumps(config))
+        _in(None, sys.executable, str(self.workdir / self.EXPORTER.name), "--check", str(path))
+        self._start(f"exporter-{name}", [sys.executable, str(self.workdir / self.EXPORTER.name), str(path)], self.netns[name])
+
     def add_router(self, number: int, start: bool = True) -> str:
         """Register router<number>'s key on every gateway (as a key repository would), and start it."""
         name = f"router{number}"
@@ -272,11 +282,12 @@ class FastdLimitLab:
     def ruleset(self, name: str) -> str:
         return _in(self.netns[name], "nft", "list", "ruleset").stdout
 
-    def fetch(self, name: str, other: str, path: str) -> str:
-        """What gateway ``name`` reads at ``path`` of gateway ``other``'s daemon, over the mesh."""
+    def fetch(self, name: str, other: str, path: str, port: int | None = None) -> str:
+        """What gateway ``name`` reads at ``path`` of gateway ``other``'s daemon (the peer limit's,
+        or the one on ``port``), over the mesh."""
         script = ("import http.client, sys; c = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=5, "
                   "source_address=(sys.argv[3], 0)); c.request('GET', sys.argv[4]); print(c.getresponse().read().decode())")
-        return _in(self.netns[name], sys.executable, "-c", script, self.mesh[other], str(self.LIMIT_PORT), self.mesh[name], path).stdout
+        return _in(self.netns[name], sys.executable, "-c", script, self.mesh[other], str(port or self.LIMIT_PORT), self.mesh[name], path).stdout
 
     def state(self, name: str) -> dict:
         try:

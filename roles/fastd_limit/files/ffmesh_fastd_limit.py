@@ -28,6 +28,7 @@ import typing as t
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
 import _peer_limit  # noqa: E402  pylint: disable=wrong-import-position
 
 IP_FREEBIND = 15  # bind the mesh address before the bridge has it (a boot)
@@ -47,20 +48,6 @@ def load_config(path: str) -> dict[str, t.Any]:
                      shed_per_run=config.get("shed_per_run", 0))
     _peer_limit.gate_ruleset(config["table"], config["ports"], True)
     return config
-
-
-def read_status(path: str) -> dict[str, t.Any] | None:
-    """fastd's status (it writes JSON and closes), or None when the instance does not answer."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(5)
-            sock.connect(path)
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        return json.loads(b"".join(chunks))
-    except (OSError, ValueError):
-        return None
 
 
 def ask(url: str, source: str) -> dict[str, t.Any] | None:
@@ -90,7 +77,7 @@ class Limiter:
     def count(self) -> tuple[bool, dict[str, int], dict[str, t.Any]]:
         instances, peers = {}, {}
         for index, path in enumerate(self.config["sockets"]):
-            status = read_status(path)
+            status = _fastd_status.read_status(path)
             if status is None:
                 continue
             instance_peers = status.get("peers", {})

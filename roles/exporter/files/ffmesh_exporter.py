@@ -1,0 +1,108 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ffmesh-exporter: a gateway's own metrics for Prometheus, on its mesh address only.
+
+At every scrape of ``/metrics`` it reads what the daemons report - each fastd instance's status
+socket, Kea's lease files, the uplink check's state file - and answers in Prometheus' text
+format. The rules are the collection's ``_metrics``, installed beside this file. Nothing is
+kept between scrapes: a daemon that stops answering shows at the next one.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import sys
+import time
+import typing as t
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
+import _metrics  # noqa: E402  pylint: disable=wrong-import-position
+
+IP_FREEBIND = 15  # bind the mesh address before the bridge has it (a boot)
+REQUIRED = ("listen", "port", "sockets", "lease_files", "pool", "uplink_state")
+
+
+def load_config(path: str) -> dict[str, t.Any]:
+    with open(path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    missing = [key for key in REQUIRED if key not in config]
+    if missing:
+        raise ValueError(f"{path}: missing {', '.join(missing)}")
+    _metrics.pool_size(config["pool"]["start"], config["pool"]["end"])
+    return config
+
+
+def read_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.readlines()
+    except FileNotFoundError:
+        return []
+
+
+def read_json(path: str | None) -> dict[str, t.Any] | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        # No verdict yet (or none readable) is not an uplink that works.
+        return {"uplink": "unknown"}
+
+
+def collect(config: dict[str, t.Any]) -> str:
+    samples: list[_metrics.Sample] = []
+    for index, path in enumerate(config["sockets"]):
+        samples += _metrics.fastd_samples(str(index), _fastd_status.read_status(path))
+    in_use = _metrics.leases_in_use([read_lines(path) for path in config["lease_files"]], time.time())
+    samples += _metrics.dhcp_samples(in_use, _metrics.pool_size(config["pool"]["start"], config["pool"]["end"]))
+    samples += _metrics.uplink_samples(read_json(config["uplink_state"]))
+    return _metrics.render(samples)
+
+
+def serve(config: dict[str, t.Any]) -> http.server.ThreadingHTTPServer:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self.path != "/metrics":
+                self.send_error(404)
+                return
+            body = collect(config).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: t.Any) -> None:
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+        address_family = socket.AF_INET6 if ":" in config["listen"] else socket.AF_INET
+
+        def server_bind(self) -> None:
+            self.socket.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
+            super().server_bind()
+
+    return Server((config["listen"], config["port"]), Handler)
+
+
+def main(argv: t.Sequence[str]) -> int:
+    if len(argv) == 3 and argv[1] == "--check":
+        load_config(argv[2])
+        return 0
+    if len(argv) != 2:
+        print(f"usage: {argv[0]} [--check] CONFIG.json", file=sys.stderr)
+        return 2
+    server = serve(load_config(argv[1]))
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
