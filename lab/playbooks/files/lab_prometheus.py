@@ -17,8 +17,13 @@ def get(path: str, **query: str) -> object:
         return json.load(response)["data"]
 
 
-def per_gateway(expression: str) -> dict[str, float]:
-    return {sample["metric"].get("gateway", "?"): float(sample["value"][1]) for sample in get("/api/v1/query", query=expression)["result"]}
+def number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def per_gateway(expression: str) -> dict[str, float | int]:
+    return {sample["metric"].get("gateway", "?"): number(sample["value"][1]) for sample in get("/api/v1/query", query=expression)["result"]}
 
 
 expected, deadline = int(sys.argv[2]), time.monotonic() + float(sys.argv[3])
