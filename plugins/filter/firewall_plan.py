@@ -73,8 +73,9 @@ options:
     default: []
   monitoring_sources:
     description:
-      - The monitoring's addresses or networks (a Prometheus server), the only sources that reach
-        O(monitoring_ports) on the mesh bridge. A network's host bits must be 0.
+      - The monitoring's IPv4 addresses or networks (a Prometheus server in the mesh), the only
+        sources that reach O(monitoring_ports) on the mesh bridge. A network's host bits must be 0;
+        overlapping ones are merged. IPv6 is refused, the exporters listen on IPv4 only.
     type: list
     elements: str
     default: []
@@ -163,7 +164,8 @@ _value:
     sets:
       description:
         - The named sets of the table, each with C(name), C(type) (nft's type), C(elements)
-          (written as nft takes them; may be empty) and C(why).
+          (written as nft takes them; may be empty), C(why), and C(flags) where the set holds
+          networks (C(interval)).
       type: list
       elements: dict
     counters:

@@ -141,6 +141,11 @@ def _family(addresses: t.Iterable[t.Any], version: int) -> list[str]:
     return [str(address) for address in sorted(a for a in addresses if a.version == version)]
 
 
+def _merged(networks: t.Iterable[t.Any], version: int) -> list[str]:
+    # nft refuses an interval set whose elements overlap ("conflicting intervals specified").
+    return [str(network) for network in ipaddress.collapse_addresses(sorted(n for n in networks if n.version == version))]
+
+
 def firewall_plan(
     tunnels: t.Any = None,
     *,
@@ -205,6 +210,10 @@ def firewall_plan(
                             for i, port in enumerate(_list(MESH_PEER_PORTS_VAR, mesh_peer_ports))})
     monitors = {_network(f"{MONITORING_SOURCES_VAR}[{i}]", source)
                 for i, source in enumerate(_list(MONITORING_SOURCES_VAR, monitoring_sources))}
+    ipv6_monitors = sorted(str(network) for network in monitors if network.version == 6)
+    if ipv6_monitors:
+        raise FirewallError(f"{MONITORING_SOURCES_VAR} has {ipv6_monitors[0]}: the exporters listen on the gateway's IPv4 mesh "
+                            "address only; give the monitoring's IPv4 address or network")
     monitored_ports = sorted({_port(f"{MONITORING_PORTS_VAR}[{i}]", port)
                               for i, port in enumerate(_list(MONITORING_PORTS_VAR, monitoring_ports))})
     names: list[str] = []
@@ -250,10 +259,8 @@ def firewall_plan(
          "why": "The other gateways' mesh addresses (IPv6)"},
         {"name": "mesh_peer_ports", "type": "inet_service", "elements": _elements(gateway_ports),
          "why": "The gateways' own services on the mesh (TCP)"},
-        {"name": "monitoring_ipv4", "type": "ipv4_addr", "flags": "interval", "elements": _family(monitors, 4),
+        {"name": "monitoring_ipv4", "type": "ipv4_addr", "flags": "interval", "elements": _merged(monitors, 4),
          "why": "The monitoring's addresses, the only ones that reach the exporters (IPv4)"},
-        {"name": "monitoring_ipv6", "type": "ipv6_addr", "flags": "interval", "elements": _family(monitors, 6),
-         "why": "The monitoring's addresses (IPv6)"},
         {"name": "monitoring_ports", "type": "inet_service", "elements": _elements(monitored_ports),
          "why": "The exporters on the mesh (TCP)"},
         {"name": "gre_endpoints_ipv4", "type": "ipv4_addr", "elements": _family(endpoints, 4),
@@ -293,8 +300,6 @@ def firewall_plan(
          "why": "The same over IPv6."},
         {"rule": f"iifname {mesh} ip saddr @monitoring_ipv4 tcp dport @monitoring_ports accept",
          "why": "The monitoring, and only it, scrapes the exporters on the mesh."},
-        {"rule": f"iifname {mesh} ip6 saddr @monitoring_ipv6 tcp dport @monitoring_ports accept",
-         "why": "The same over IPv6."},
     ]
     input_rules += [{"rule": rule, "why": f"{EXTRA_INPUT_VAR}[{i}]"} for i, rule in enumerate(extra_input)]
     input_rules.append({"rule": 'counter name "dropped_input" drop', "why": "Everything else, counted."})

@@ -58,12 +58,22 @@ def pool_size(start: str, end: str) -> int:
     return int(last) - int(first) + 1
 
 
-def leases_in_use(lease_files: t.Iterable[t.Iterable[str]], now: float) -> int:
-    """Addresses with a lease that has not expired, from Kea's memfile CSV.
+def lease_files(base: str, exists: t.Callable[[str], bool]) -> list[str]:
+    """The files that hold Kea's leases, oldest first, as Kea itself loads them at start.
 
-    Kea appends a record for every change of a lease and its cleanup (LFC) moves the older ones
-    to another file: the files are read oldest first, and an address's last record decides. A
-    released or expired lease has an ``expire`` in the past; a declined one has state 1.
+    Kea appends to ``base``. Its cleanup (kea-lfc) renames ``base`` to ``.1`` and starts a new
+    ``base``, merges ``.2`` (the previous cleanup's result) and ``.1`` into ``.completed``, then
+    renames that to ``.2`` and removes ``.1``. So: ``.completed`` if it is there, otherwise ``.2``
+    and ``.1``; and ``base`` last.
+    """
+    older = [f"{base}.completed"] if exists(f"{base}.completed") else [f"{base}.2", f"{base}.1"]
+    return [path for path in older if exists(path)] + [base]
+
+
+def leases_in_use(lease_files: t.Iterable[t.Iterable[str]], now: float) -> int:
+    """Addresses with a lease that has not expired, from Kea's memfile CSV files (oldest first,
+    see :func:`lease_files`): an address's last record decides. A released or expired lease has
+    an ``expire`` in the past; a declined one has state 1.
     """
     last: dict[str, dict[str, str]] = {}
     for lines in lease_files:

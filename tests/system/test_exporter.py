@@ -54,7 +54,7 @@ def test_what_the_mesh_scrapes_is_what_fastd_kea_and_the_uplink_check_report(lab
     uplink_state = lab.workdir / "gw1" / "uplink-state.json"
     uplink_state.write_text(json.dumps({"uplink": "down", "streak": 2}))
     lab.start_exporter("gw1", {
-        "lease_files": [str(lab.workdir / "gw1" / name) for name in ("dhcp4.leases.2", "dhcp4.leases")],
+        "lease_file": str(lab.workdir / "gw1" / "dhcp4.leases"),
         "pool": {"start": "10.77.16.0", "end": "10.77.31.255"},
         "uplink_state": str(uplink_state),
     })

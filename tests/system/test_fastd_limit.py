@@ -52,7 +52,7 @@ def test_the_gate_holds_the_limit_without_dropping_a_router_and_shedding_evens_t
     assert "ct state new" not in lab.ruleset("gw2") and "table inet ffmesh_fastd_limit" in lab.ruleset("gw2")
     # What gw2 (and a Prometheus on the mesh) reads from gw1.
     metrics = lab.fetch("gw2", "gw1", "/metrics").splitlines()
-    assert 'ffmesh_fastd_routers{instance="0"} 6' in metrics
+    assert 'ffmesh_fastd_routers{fastd_instance="0"} 6' in metrics
     assert "ffmesh_fastd_peer_limit 4" in metrics and "ffmesh_fastd_closed 1" in metrics
     wait_for("gw2's decision that counts gw1", lambda: lab.state("gw2").get("others") == {"gw1": 6}, report=lab.report)
     assert lab.connected()["gw1"] == first, "a connected router was dropped"

@@ -39,6 +39,8 @@ while time.monotonic() < deadline:
             "routers": per_gateway("sum by (gateway) (ffmesh_fastd_connected_routers)"),
             "leases": per_gateway("ffmesh_dhcp_leases_in_use"),
             "pool_sizes": per_gateway("ffmesh_dhcp_pool_size"),
+            # One instance per gateway across both jobs: the dashboard's peer limit line needs it.
+            "peer_limits": per_gateway("ffmesh_fastd_peer_limit and on (instance) ffmesh_fastd_up"),
             "rules": {rule["name"]: rule["health"] for rule in rules},
         }
         done = (len(targets) == expected and all(target["health"] == "up" for target in targets)

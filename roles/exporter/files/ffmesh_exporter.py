@@ -23,7 +23,7 @@ import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics  # noqa: E402  pylint: disable=wrong-import-position
 
 IP_FREEBIND = 15  # bind the mesh address before the bridge has it (a boot)
-REQUIRED = ("listen", "port", "sockets", "lease_files", "pool", "uplink_state")
+REQUIRED = ("listen", "port", "sockets", "lease_file", "pool", "uplink_state")
 
 
 def load_config(path: str) -> dict[str, t.Any]:
@@ -59,7 +59,8 @@ def collect(config: dict[str, t.Any]) -> str:
     samples: list[_metrics.Sample] = []
     for index, path in enumerate(config["sockets"]):
         samples += _metrics.fastd_samples(str(index), _fastd_status.read_status(path))
-    in_use = _metrics.leases_in_use([read_lines(path) for path in config["lease_files"]], time.time())
+    files = _metrics.lease_files(config["lease_file"], os.path.exists)
+    in_use = _metrics.leases_in_use([read_lines(path) for path in files], time.time())
     samples += _metrics.dhcp_samples(in_use, _metrics.pool_size(config["pool"]["start"], config["pool"]["end"]))
     samples += _metrics.uplink_samples(read_json(config["uplink_state"]))
     return _metrics.render(samples)

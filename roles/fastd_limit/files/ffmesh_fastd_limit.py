@@ -137,7 +137,7 @@ class Limiter:
             status = dict(self.status)
         lines = ["# HELP ffmesh_fastd_routers Routers connected to a fastd instance of this gateway.",
                  "# TYPE ffmesh_fastd_routers gauge"]
-        lines += [f'ffmesh_fastd_routers{{instance="{index}"}} {count}' for index, count in sorted(status.get("instances", {}).items())]
+        lines += [f'ffmesh_fastd_routers{{fastd_instance="{index}"}} {count}' for index, count in sorted(status.get("instances", {}).items())]
         lines += ["# HELP ffmesh_fastd_peer_limit The routers this gateway takes before it closes to new ones.",
                   "# TYPE ffmesh_fastd_peer_limit gauge",
                   f"ffmesh_fastd_peer_limit {status['limit'] if status['limit'] is not None else 'NaN'}",

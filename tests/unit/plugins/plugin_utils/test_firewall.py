@@ -55,7 +55,6 @@ def test_input_takes_each_service_only_from_where_it_belongs():
         'iifname "br-mesh" ip saddr @mesh_peers_ipv4 tcp dport @mesh_peer_ports accept',
         'iifname "br-mesh" ip6 saddr @mesh_peers_ipv6 tcp dport @mesh_peer_ports accept',
         'iifname "br-mesh" ip saddr @monitoring_ipv4 tcp dport @monitoring_ports accept',
-        'iifname "br-mesh" ip6 saddr @monitoring_ipv6 tcp dport @monitoring_ports accept',
         'counter name "dropped_input" drop',
     ]
     assert elements(result, "tinc_peers_ipv4") == ["192.0.2.10"]
@@ -76,15 +75,19 @@ def test_the_gateways_own_services_on_the_mesh_take_only_the_other_gateways():
 
 
 def test_the_exporters_take_only_the_monitorings_addresses_and_networks():
-    result = plan(monitoring_sources=["10.186.0.0/24", "2001:db8:186::99", "192.0.2.7"], monitoring_ports=[9472, "9100"])
+    result = plan(monitoring_sources=["10.186.0.0/24", "192.0.2.7"], monitoring_ports=[9472, "9100"])
     assert elements(result, "monitoring_ipv4") == ["10.186.0.0/24", "192.0.2.7/32"]
-    assert elements(result, "monitoring_ipv6") == ["2001:db8:186::99/128"]
     assert elements(result, "monitoring_ports") == ["9100", "9472"]
+    # A network that holds a listed address takes its place: nft refuses overlapping intervals.
+    merged = plan(monitoring_sources=["10.186.1.5", "10.186.0.0/16", "10.186.2.0/24", "10.187.0.0/16"])
+    assert elements(merged, "monitoring_ipv4") == ["10.186.0.0/15"]
     # Networks and single addresses share a set: nft needs it to hold intervals.
     assert {s["name"]: s.get("flags") for s in result["sets"]}["monitoring_ipv4"] == "interval"
     assert elements(plan(), "monitoring_ipv4") == [] and elements(plan(), "monitoring_ports") == []
     with pytest.raises(FirewallError, match=r"freifunk_firewall_monitoring_sources\[0\] = '10.186.0.5/24' .*host bits"):
         plan(monitoring_sources=["10.186.0.5/24"])
+    with pytest.raises(FirewallError, match=r"freifunk_firewall_monitoring_sources has 2001:db8:186::99/128: .*IPv4 mesh address only"):
+        plan(monitoring_sources=["10.186.0.0/24", "2001:db8:186::99"])
     with pytest.raises(FirewallError, match=r"freifunk_firewall_monitoring_sources\[0\] = 'prometheus'"):
         plan(monitoring_sources=["prometheus"])
     with pytest.raises(FirewallError, match=r"freifunk_firewall_monitoring_ports\[1\] = 70000 "):

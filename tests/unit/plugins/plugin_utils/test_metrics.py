@@ -63,6 +63,20 @@ def test_an_addresss_last_lease_record_decides_across_the_lease_files():
     assert _metrics.leases_in_use([], now) == 0
 
 
+@pytest.mark.parametrize("present, expected", [
+    # Between cleanups: the last cleanup's result, then the file Kea appends to.
+    ({"l.2"}, ["l.2", "l"]),
+    # During a cleanup: the records moved away to .1 count, after .2.
+    ({"l.2", "l.1"}, ["l.2", "l.1", "l"]),
+    # The cleanup's output is complete: it holds .2 and .1 merged.
+    ({"l.2", "l.1", "l.completed"}, ["l.completed", "l"]),
+    # A new server: only the file it appends to (read as empty until it is there).
+    (set(), ["l"]),
+])
+def test_the_lease_files_are_those_kea_loads(present, expected):
+    assert _metrics.lease_files("l", present.__contains__) == expected
+
+
 def test_kea_22s_lease_file_without_pool_id_is_read_too():
     header = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context\n"
     assert _metrics.leases_in_use([[header, "10.186.16.9,02:00:00:00:00:09,,3600,2000,1,0,0,,0,\n"]], 1000) == 1
