@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from harness import BalancerLab, run_playbook
+from harness import BalancerLab, FastdLimitLab, run_playbook
 
 
 def require_root_tools(*tools: str) -> None:
@@ -41,3 +41,14 @@ def balancer_lab():
     lab = BalancerLab()
     yield lab
     lab.close()
+
+
+@pytest.fixture(name="lab")
+def fastd_lab_fixture(require, tmp_path):
+    """Two gateways with a real fastd each and a namespace of Gluon-like routers (harness.FastdLimitLab)."""
+    require("ip", "fastd", "nft")
+    lab = FastdLimitLab(2, tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()

@@ -8,21 +8,10 @@ import json
 import subprocess
 import time
 
-import pytest
 
 from harness import FastdLimitLab, _in, wait_for
 
 KEA_HEADER = "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context,pool_id\n"
-
-
-@pytest.fixture(name="lab")
-def lab_fixture(require, tmp_path):
-    require("ip", "fastd", "nft")
-    lab = FastdLimitLab(2, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 def _scrape(lab: FastdLimitLab) -> list[str] | None:

@@ -8,22 +8,11 @@ from __future__ import annotations
 
 import sys
 
-import pytest
 
 from harness import ROOT, FastdLimitLab, _in, make_netns, remove_netns, wait_for
 
 sys.path.insert(0, str(ROOT / "plugins" / "plugin_utils"))
 import _peer_limit  # noqa: E402  pylint: disable=wrong-import-position,wrong-import-order
-
-
-@pytest.fixture(name="lab")
-def lab_fixture(require, tmp_path):
-    require("ip", "fastd", "nft")
-    lab = FastdLimitLab(2, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 def _counts(lab: FastdLimitLab) -> list[int]:
