@@ -4,7 +4,8 @@
 
 The exporter reads the fastd instances' status sockets, Kea's lease file and the uplink check's
 state at every scrape and turns them into samples here; :func:`render` writes Prometheus' text
-format. Pure functions, so the rules are tested without a gateway; the exporter installs this
+format. The recursor's own metrics (its web server, on loopback) pass through :func:`relayed`.
+Pure functions, so the rules are tested without a gateway; the exporter installs this
 file beside itself, as ``fastd_limit`` does with ``_peer_limit``.
 """
 
@@ -24,7 +25,10 @@ METRICS = {
     "ffmesh_dhcp_leases_in_use": ("gauge", "Leases of the gateway's DHCP pool that have not expired."),
     "ffmesh_dhcp_pool_size": ("gauge", "Addresses in the gateway's DHCP pool."),
     "ffmesh_uplink_up": ("gauge", "1 while the uplink check finds the way out of the mesh."),
+    "ffmesh_recursor_up": ("gauge", "1 if the DNS recursor's web server answered with its metrics."),
 }
+# The recursor names its metrics so (PowerDNS Recursor 4.3 and later).
+RECURSOR_PREFIX = "pdns_recursor_"
 
 Sample = t.Tuple[str, t.Dict[str, str], float]
 
@@ -100,6 +104,30 @@ def uplink_samples(state: t.Mapping[str, t.Any] | None) -> list[Sample]:
     if state is None:
         return []
     return [("ffmesh_uplink_up", {}, 1 if state.get("uplink") == "up" else 0)]
+
+
+def recursor_samples(metrics: str | None) -> list[Sample]:
+    """Whether the recursor answered its ``/metrics`` (``metrics`` is None when it did not)."""
+    return [("ffmesh_recursor_up", {}, 0 if metrics is None else 1)]
+
+
+def relayed(text: str, prefix: str = RECURSOR_PREFIX) -> str:
+    """Another daemon's ``/metrics`` to append to the exporter's: its samples, HELP and TYPE lines
+    whose metric names start with ``prefix``, nothing else. So the exporter cannot repeat one of
+    its own metrics, and a page that is no metrics at all (an error page) adds nothing.
+    """
+    kept = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "#" and words[1] in ("HELP", "TYPE"):
+            name = words[2]
+        elif words and not line.startswith("#"):
+            name = words[0].split("{", 1)[0]
+        else:
+            continue
+        if name.startswith(prefix):
+            kept.append(line)
+    return "\n".join(kept) + "\n" if kept else ""
 
 
 def _value(value: float) -> str:

@@ -46,6 +46,8 @@ def test_what_the_mesh_scrapes_is_what_fastd_kea_and_the_uplink_check_report(lab
         "lease_file": str(lab.workdir / "gw1" / "dhcp4.leases"),
         "pool": {"start": "10.77.16.0", "end": "10.77.31.255"},
         "uplink_state": str(uplink_state),
+        # No recursor in this lab (molecule's gateway lab relays a real one): nothing listens there.
+        "recursor_metrics": "http://127.0.0.1:9/metrics",
     })
 
     lines = wait_for("gw1's exporter answering gw2 over the mesh, with traffic both ways", lambda: (
@@ -58,6 +60,7 @@ def test_what_the_mesh_scrapes_is_what_fastd_kea_and_the_uplink_check_report(lab
     assert _value(lines, "ffmesh_dhcp_leases_in_use") == 2
     assert _value(lines, "ffmesh_dhcp_pool_size") == 4096
     assert _value(lines, "ffmesh_uplink_up") == 0
+    assert _value(lines, "ffmesh_recursor_up") == 0
 
     # Nothing is kept between scrapes: the uplink's next verdict and a stopped fastd show at once.
     uplink_state.write_text(json.dumps({"uplink": "up", "streak": 2}))

@@ -1,6 +1,7 @@
 # Asks the lab's Prometheus (lab_verify.yml) what it scraped: waits until it has scraped every
 # target once and evaluated the alert rules, then prints, as JSON, its targets (health, last
-# error, scrape time), the routers and leases it reads per gateway, and its rules.
+# error, scrape time), what it reads per gateway (routers, leases, the recursor's questions, the
+# host's load and memory: the dashboard's queries), and its rules.
 # Usage: lab_prometheus.py BASE_URL TARGETS TIMEOUT_SECONDS
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ while time.monotonic() < deadline:
             "pool_sizes": per_gateway("ffmesh_dhcp_pool_size"),
             # One instance per gateway across both jobs: the dashboard's peer limit line needs it.
             "peer_limits": per_gateway("ffmesh_fastd_peer_limit and on (instance) ffmesh_fastd_up"),
+            # The recursor's own metrics, relayed by the exporter, and the node exporter's.
+            "recursor_up": per_gateway("ffmesh_recursor_up"),
+            "recursor_questions": per_gateway("pdns_recursor_questions"),
+            "node_memory_available": per_gateway("node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes"),
+            "node_load1": per_gateway("node_load1"),
             "rules": {rule["name"]: rule["health"] for rule in rules},
         }
         done = (len(targets) == expected and all(target["health"] == "up" for target in targets)

@@ -4,12 +4,14 @@
 
 At every scrape of ``/metrics`` it reads what the daemons report - each fastd instance's status
 socket, Kea's lease files, the uplink check's state file - and answers in Prometheus' text
-format. The rules are the collection's ``_metrics``, installed beside this file. Nothing is
+format, followed by the DNS recursor's own metrics (from its web server on loopback). The rules
+are the collection's ``_metrics``, installed beside this file. Nothing is
 kept between scrapes: a daemon that stops answering shows at the next one.
 """
 
 from __future__ import annotations
 
+import http.client
 import http.server
 import json
 import os
@@ -17,13 +19,16 @@ import socket
 import sys
 import time
 import typing as t
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics  # noqa: E402  pylint: disable=wrong-import-position
 
 IP_FREEBIND = 15  # bind the mesh address before the bridge has it (a boot)
-REQUIRED = ("listen", "port", "sockets", "lease_file", "pool", "uplink_state")
+REQUIRED = ("listen", "port", "sockets", "lease_file", "pool", "uplink_state", "recursor_metrics")
+# Below Prometheus' default scrape timeout (10 s), with the fastd sockets' time.
+RECURSOR_TIMEOUT = 3
 
 
 def load_config(path: str) -> dict[str, t.Any]:
@@ -55,6 +60,14 @@ def read_json(path: str | None) -> dict[str, t.Any] | None:
         return {"uplink": "unknown"}
 
 
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=RECURSOR_TIMEOUT) as response:  # noqa: S310 (the role's loopback URL)
+            return response.read().decode("utf-8", errors="replace")
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+
+
 def collect(config: dict[str, t.Any]) -> str:
     samples: list[_metrics.Sample] = []
     for index, path in enumerate(config["sockets"]):
@@ -63,7 +76,10 @@ def collect(config: dict[str, t.Any]) -> str:
     in_use = _metrics.leases_in_use([read_lines(path) for path in files], time.time())
     samples += _metrics.dhcp_samples(in_use, _metrics.pool_size(config["pool"]["start"], config["pool"]["end"]))
     samples += _metrics.uplink_samples(read_json(config["uplink_state"]))
-    return _metrics.render(samples)
+    if not config["recursor_metrics"]:
+        return _metrics.render(samples)
+    recursor = fetch(config["recursor_metrics"])
+    return _metrics.render(samples + _metrics.recursor_samples(recursor)) + _metrics.relayed(recursor or "")
 
 
 def serve(config: dict[str, t.Any]) -> http.server.ThreadingHTTPServer:

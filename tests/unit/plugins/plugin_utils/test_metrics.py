@@ -104,3 +104,33 @@ def test_the_text_format_has_each_metrics_help_and_type_once_and_escaped_labels(
     assert _metrics.render([("ffmesh_dhcp_pool_size", {}, 2.5)]).splitlines()[-1] == "ffmesh_dhcp_pool_size 2.5"
     with pytest.raises(ValueError, match="not one of the exporter's metrics"):
         _metrics.render([("node_load1", {}, 1)])
+
+
+RECURSOR_METRICS = """# HELP pdns_recursor_questions Counts all end-user initiated queries with the RD bit set
+# TYPE pdns_recursor_questions counter
+pdns_recursor_questions 12
+# HELP pdns_recursor_cache_entries Shows the number of entries in the cache
+# TYPE pdns_recursor_cache_entries gauge
+pdns_recursor_cache_entries 31
+pdns_recursor_auth_rcode_answers{rcode="noerror"} 4
+# HELP ffmesh_dhcp_pool_size Not the recursor's
+ffmesh_dhcp_pool_size 1
+# EOF
+"""
+
+
+def test_the_recursors_metrics_are_relayed_and_nothing_else():
+    text = _metrics.relayed(RECURSOR_METRICS)
+    lines = text.splitlines()
+    assert lines[:3] == ["# HELP pdns_recursor_questions Counts all end-user initiated queries with the RD bit set",
+                         "# TYPE pdns_recursor_questions counter", "pdns_recursor_questions 12"]
+    assert 'pdns_recursor_auth_rcode_answers{rcode="noerror"} 4' in lines
+    assert len(lines) == 7 and not [line for line in lines if "ffmesh_" in line or "EOF" in line]
+    assert text.endswith("\n")
+    assert _metrics.relayed("<html>Unauthorized</html>") == ""
+    assert _metrics.relayed("") == ""
+
+
+def test_the_recursor_is_up_when_it_answered():
+    assert _metrics.recursor_samples(RECURSOR_METRICS) == [("ffmesh_recursor_up", {}, 1)]
+    assert _metrics.recursor_samples(None) == [("ffmesh_recursor_up", {}, 0)]
