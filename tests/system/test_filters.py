@@ -15,6 +15,7 @@ EXPRESSIONS = {
     "peers": "{{ {'a': '" + WG_KEY + "'} | ffmesh.gateway.wireguard_peers(endpoints={'a': '2001:db8::a'}) }}",
     "image": "{{ 'fastd' | ffmesh.gateway.container_image('docker.io/library/debian:trixie') }}",
     "run": "{{ 'fastd -c %s' | ffmesh.gateway.container_command({'runtime': 'container', 'image': 'i:1'}, check_file='/c') }}",
+    "mtus": "{{ '1500' | ffmesh.gateway.fabric_mtus(underlay=6, gre=4) }}",
 }
 
 
@@ -36,6 +37,7 @@ def test_filter_values(playbook):
     assert "apt-get install" in facts["image"]["containerfile"] and " fastd " in facts["image"]["containerfile"]
     assert facts["image"]["ref"].startswith("localhost/ffmesh-fastd:")
     assert facts["run"].startswith("/usr/bin/podman run --rm --network none") and facts["run"].endswith("i:1 fastd -c /c")
+    assert facts["mtus"] == {"wireguard": 1420, "gre": 1396}
 
 
 @pytest.mark.parametrize(
@@ -53,6 +55,8 @@ def test_filter_values(playbook):
          "container_image: role 'nosuchrole' ships no Containerfile"),
         ("{{ 'd' | ffmesh.gateway.container_command({'runtime': 'container', 'engine': 'lxc', 'image': 'i'}) }}",
          "container_command: engine 'lxc' must be one of podman, docker"),
+        ("{{ 1400 | ffmesh.gateway.fabric_mtus(underlay=6, gre=6) }}",
+         "fabric_mtus: an underlay MTU of 1400 leaves 1268 for the GRE tunnels (1400 - 80 WireGuard over IPv6 - 52 GRE over IPv6)"),
     ],
 )
 def test_filter_errors_reach_the_user(playbook, expression, message):

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible_collections.ffmesh.gateway.plugins.plugin_utils._fabric import (
+    PRIVATE_ASN_FIRST,
+    PRIVATE_ASN_LAST,
+    FabricError,
+    allocate,
+    mtus,
+    node_numbers,
+    read_record,
+)
+
+SETTINGS = {"loopback_ipv4": "10.255.0.0/24", "wireguard_ipv4": "10.254.0.0/24", "loopback_ipv6": "fd00:ff::/64"}
+names = st.lists(st.from_regex(r"\A[a-z][a-z0-9-]{0,10}\Z"), unique=True, max_size=12)
+
+
+def _all_indices(record) -> list[int]:
+    return list(record["nodes"].values()) + list(record["retired"].values())
+
+
+def test_a_new_fabric_numbers_its_nodes_in_the_order_of_their_names():
+    assert allocate(["kvm3", "kvm1", "kvm2"]) == {"nodes": {"kvm1": 1, "kvm2": 2, "kvm3": 3}, "retired": {}}
+
+
+def test_a_node_keeps_its_index_and_a_new_one_takes_the_lowest_free():
+    record = {"nodes": {"a": 1, "c": 3}, "retired": {}}
+    assert allocate(["c", "a", "b", "d"], record) == {"nodes": {"a": 1, "b": 2, "c": 3, "d": 4}, "retired": {}}
+
+
+def test_a_node_that_leaves_keeps_its_index_until_it_is_released():
+    record = allocate(["a", "b", "c"])
+    left = allocate(["a", "c"], record)
+    assert left == {"nodes": {"a": 1, "c": 3}, "retired": {"b": 2}}
+    assert allocate(["a", "c", "d"], left)["nodes"]["d"] == 4
+    released = allocate(["a", "c", "d"], left, release=["b"])
+    assert released == {"nodes": {"a": 1, "c": 3, "d": 2}, "retired": {}}
+    # A retired node that comes back gets its own index again.
+    assert allocate(["a", "b", "c"], left) == record
+
+
+def test_release_is_refused_for_a_node_in_the_inventory_or_one_the_record_lacks():
+    record = allocate(["a", "b"])
+    with pytest.raises(FabricError, match="cannot release a: still in the inventory"):
+        allocate(["a"], record, release=["a"])
+    with pytest.raises(FabricError, match="cannot release z: the record holds no index"):
+        allocate(["a"], record, release=["z"])
+
+
+@pytest.mark.parametrize("record, message", [
+    ({"nodes": {"a": 1, "b": 1}}, "indices held twice in the record: 1 by a, b"),
+    ({"nodes": {"a": 1}, "retired": {"b": 1}}, "1 by a, b"),
+    ({"nodes": {"a": 1}, "retired": {"a": 2}}, "a both in the record's nodes and retired"),
+    ({"nodes": {"a": 0}}, "gives 'a' the index 0"),
+    ({"nodes": {"a": True}}, "gives 'a' the index True"),
+    ({"nodes": ["a"]}, "must map host names to indices"),
+    ({"hosts": {}}, "unknown keys hosts"),
+    ({"nodes": {"a b": 1}}, "host name 'a b'"),
+    ("a: 1", "must be a mapping"),
+])
+def test_a_broken_record_is_refused_by_what_is_wrong(record, message):
+    with pytest.raises(FabricError, match=message):
+        read_record(record)
+
+
+def test_hosts_named_twice_are_refused():
+    with pytest.raises(FabricError, match="hosts named twice: a"):
+        allocate(["a", "b", "a"])
+
+
+@given(names, names, st.randoms(use_true_random=False))
+def test_allocation_never_shares_an_index_and_never_moves_a_node(first, second, random):
+    record = allocate(first)
+    shuffled = list(second)
+    random.shuffle(shuffled)
+    after = allocate(shuffled, record)
+    indices = _all_indices(after)
+    assert len(indices) == len(set(indices))
+    assert set(after["nodes"]) == set(second)
+    assert set(after["retired"]) == set(first) - set(second)
+    for name, index in {**record["nodes"]}.items():
+        assert {**after["nodes"], **after["retired"]}[name] == index
+    # The same inventory in another order gives the same record.
+    assert allocate(sorted(second), record) == after
+    assert allocate(shuffled, after) == after
+
+
+@given(st.lists(st.integers(min_value=1, max_value=254), unique=True, max_size=40))
+def test_distinct_indices_give_distinct_addresses_and_asns(indices):
+    numbers = [node_numbers(index, SETTINGS) for index in indices]
+    for key in ("asn", "loopback_ipv4", "wireguard_ipv4", "loopback_ipv6"):
+        assert len({number[key] for number in numbers}) == len(indices)
+    for number in numbers:
+        assert PRIVATE_ASN_FIRST <= number["asn"] <= PRIVATE_ASN_LAST
+        assert ipaddress.ip_address(number["loopback_ipv4"]) in ipaddress.ip_network(SETTINGS["loopback_ipv4"])
+        assert ipaddress.ip_address(number["loopback_ipv6"]) in ipaddress.ip_network(SETTINGS["loopback_ipv6"])
+
+
+def test_a_nodes_numbers():
+    assert node_numbers(3, {**SETTINGS, "asn_first": 4_200_000_100}) == {
+        "index": 3, "asn": 4_200_000_102, "loopback_ipv4": "10.255.0.3", "wireguard_ipv4": "10.254.0.3", "loopback_ipv6": "fd00:ff::3"}
+
+
+@pytest.mark.parametrize("index, settings, message", [
+    (255, SETTINGS, "loopback_ipv4 10.255.0.0/24 has room for 254 nodes; index 255 does not fit"),
+    (1, {**SETTINGS, "loopback_ipv4": "10.255.0.1/24"}, "not a network such as"),
+    (1, {**SETTINGS, "asn_first": 65001}, "must be a private 4-byte AS number"),
+    (100, {**SETTINGS, "asn_first": PRIVATE_ASN_LAST}, "past the private range's end"),
+])
+def test_numbers_that_do_not_fit_are_refused(index, settings, message):
+    with pytest.raises(FabricError, match=message):
+        node_numbers(index, settings)
+
+
+@pytest.mark.parametrize("underlay_mtu, underlay, gre, expected", [
+    (1500, 6, 4, {"wireguard": 1420, "gre": 1396}),
+    (1500, 4, 4, {"wireguard": 1440, "gre": 1416}),
+    (1500, 6, 6, {"wireguard": 1420, "gre": 1368}),
+    (9000, 6, 6, {"wireguard": 8920, "gre": 8868}),
+])
+def test_the_mtus_are_the_underlays_less_each_header(underlay_mtu, underlay, gre, expected):
+    assert mtus(underlay_mtu, underlay, gre) == expected
+
+
+def test_an_underlay_too_small_for_ipv6_on_the_tunnels_is_refused_with_the_arithmetic():
+    with pytest.raises(FabricError, match=r"1400 leaves 1268 .*1400 - 80 WireGuard over IPv6 - 52 GRE over IPv6.*1280"):
+        mtus(1400, 6, 6)
