@@ -5,7 +5,9 @@ scrapes matches what fastd reports, and the leases and the uplink's verdict it i
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import threading
 import time
 
 
@@ -69,3 +71,36 @@ def test_what_the_mesh_scrapes_is_what_fastd_kea_and_the_uplink_check_report(lab
     assert _value(lines, 'ffmesh_fastd_up{fastd_instance="0"}') == 0
     assert _value(lines, 'ffmesh_fastd_connected_routers{fastd_instance="0"}') is None
     assert _value(lines, "ffmesh_uplink_up") == 1
+
+
+def _hold_connections(listener: socket.socket, held: list[socket.socket]) -> None:
+    while True:
+        held.append(listener.accept()[0])
+
+
+def test_hanging_fastd_instances_show_as_down_within_the_scrape(lab, tmp_path):
+    # fastd busy or stuck: it takes the connection and says nothing. Each connection is accepted
+    # and held (a full backlog would refuse the next at once and prove nothing).
+    held: list[socket.socket] = []
+    listeners = []
+    for number in range(2):
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(tmp_path / f"hanging{number}.sock"))
+        listener.listen(4)
+        threading.Thread(target=_hold_connections, args=(listener, held), daemon=True).start()
+        listeners.append(listener)
+    lab.start_fastd("gw1")
+    lab.start_exporter("gw1", {
+        "sockets": [str(lab.status_socket("gw1"))] + [listener.getsockname() for listener in listeners],
+        "lease_file": str(tmp_path / "dhcp4.leases"),
+        "pool": {"start": "10.77.16.0", "end": "10.77.31.255"},
+        "uplink_state": None,
+        "recursor_metrics": None,
+    })
+    # The scraping client waits 5 s (Prometheus 10 s by default); one instance after the other,
+    # the two silent ones alone would take 6 s, and no scrape would ever come back.
+    lines = wait_for("gw1's exporter answering while two instances hang", lambda: _scrape(lab), report=lab.report)
+    assert _value(lines, 'ffmesh_fastd_up{fastd_instance="0"}') == 1
+    assert _value(lines, 'ffmesh_fastd_up{fastd_instance="1"}') == 0
+    assert _value(lines, 'ffmesh_fastd_up{fastd_instance="2"}') == 0
+    assert held, "the silent instances were never asked"

@@ -20,6 +20,7 @@ import sys
 import time
 import typing as t
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
@@ -27,8 +28,10 @@ import _metrics  # noqa: E402  pylint: disable=wrong-import-position
 
 IP_FREEBIND = 15  # bind the mesh address before the bridge has it (a boot)
 REQUIRED = ("listen", "port", "sockets", "lease_file", "pool", "uplink_state", "recursor_metrics")
-# Below Prometheus' default scrape timeout (10 s), with the fastd sockets' time.
-RECURSOR_TIMEOUT = 3
+# Every fastd instance and the recursor are asked at once, each given this long: a scrape takes
+# as long as the slowest, well within Prometheus' default timeout (10 s), however many
+# instances hang, so a hanging instance shows as ffmesh_fastd_up 0, not as a lost scrape.
+SOURCE_TIMEOUT = 3
 
 
 def load_config(path: str) -> dict[str, t.Any]:
@@ -62,7 +65,7 @@ def read_json(path: str | None) -> dict[str, t.Any] | None:
 
 def fetch(url: str) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=RECURSOR_TIMEOUT) as response:  # noqa: S310 (the role's loopback URL)
+        with urllib.request.urlopen(url, timeout=SOURCE_TIMEOUT) as response:  # noqa: S310 (the role's loopback URL)
             return response.read().decode("utf-8", errors="replace")
     except (OSError, ValueError, http.client.HTTPException):
         return None
@@ -70,15 +73,18 @@ def fetch(url: str) -> str | None:
 
 def collect(config: dict[str, t.Any]) -> str:
     samples: list[_metrics.Sample] = []
-    for index, path in enumerate(config["sockets"]):
-        samples += _metrics.fastd_samples(str(index), _fastd_status.read_status(path))
+    with ThreadPoolExecutor(max_workers=len(config["sockets"]) + 1) as pool:
+        recursor_answer = pool.submit(fetch, config["recursor_metrics"]) if config["recursor_metrics"] else None
+        statuses = list(pool.map(lambda path: _fastd_status.read_status(path, SOURCE_TIMEOUT), config["sockets"]))
+    for index, status in enumerate(statuses):
+        samples += _metrics.fastd_samples(str(index), status)
     files = _metrics.lease_files(config["lease_file"], os.path.exists)
     in_use = _metrics.leases_in_use([read_lines(path) for path in files], time.time())
     samples += _metrics.dhcp_samples(in_use, _metrics.pool_size(config["pool"]["start"], config["pool"]["end"]))
     samples += _metrics.uplink_samples(read_json(config["uplink_state"]))
-    if not config["recursor_metrics"]:
+    if recursor_answer is None:
         return _metrics.render(samples)
-    recursor = fetch(config["recursor_metrics"])
+    recursor = recursor_answer.result()
     return _metrics.render(samples + _metrics.recursor_samples(recursor)) + _metrics.relayed(recursor or "")
 
 
