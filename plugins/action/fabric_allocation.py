@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 import yaml
 from ansible.errors import AnsibleActionFail
@@ -24,7 +23,6 @@ ARGUMENT_SPEC = {
     "wireguard_ipv4": {"type": "str", "required": True},
     "asn_first": {"type": "int", "default": _fabric.PRIVATE_ASN_FIRST},
 }
-_FABRIC_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 RECORD_HEADER = (
     "# The nodes of one routed fabric and their indices, kept by ffmesh.gateway.fabric_allocation.\n"
     "# Keep this file with the inventory (for example in git): a node's addresses and AS number\n"
@@ -54,11 +52,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        if not _FABRIC_NAME.match(args["fabric"]):
-            raise AnsibleActionFail(f"fabric={args['fabric']!r} may only hold letters, digits, _ and -")
-        if not os.path.isabs(args["store"]):
-            raise AnsibleActionFail(f"store={args['store']!r} must be an absolute path, for example \"{{{{ inventory_dir }}}}/fabric\"")
-        path = os.path.join(args["store"], f"{args['fabric']}.yml")
+        try:
+            path = _files.record_path(args["store"], args["fabric"], "fabric", "{{ inventory_dir }}/fabric")
+        except ValueError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
         before = _load(path)
         settings = {key: args[key] for key in ("loopback_ipv4", "loopback_ipv6", "wireguard_ipv4", "asn_first")}
         try:

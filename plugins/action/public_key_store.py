@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 import yaml
 from ansible.errors import AnsibleActionFail
@@ -20,7 +19,6 @@ ARGUMENT_SPEC = {
     "keys": {"type": "dict", "required": True},
     "members": {"type": "list", "elements": "str", "required": True},
 }
-_MESH_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 RECORD_HEADER = (
     "# Public keys of the hosts of one mesh, kept by ffmesh.gateway.public_key_store.\n"
     "# Keep this file with the inventory (for example in git): runs with --limit read the\n"
@@ -53,11 +51,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        if not _MESH_NAME.match(args["mesh"]):
-            raise AnsibleActionFail(f"mesh={args['mesh']!r} may only hold letters, digits, _ and -")
-        if not os.path.isabs(args["store"]):
-            raise AnsibleActionFail(f"store={args['store']!r} must be an absolute path, for example \"{{{{ inventory_dir }}}}/public_keys\"")
-        path = os.path.join(args["store"], f"{args['mesh']}.yml")
+        try:
+            path = _files.record_path(args["store"], args["mesh"], "mesh", "{{ inventory_dir }}/public_keys")
+        except ValueError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
         before = _load(path, args["key_type"])
         try:
             # Templated values are str subclasses that yaml.safe_dump refuses, e.g. groups['gateways'].

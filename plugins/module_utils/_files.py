@@ -5,8 +5,24 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import typing as t
+
+_RECORD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def record_path(store: str, name: str, option: str, example: str) -> str:
+    """``STORE/NAME.yml``, the record a controller-side action keeps next to the inventory.
+
+    ``option`` names the action's option that gave ``name``; ``example`` is a store to suggest.
+    Raises ValueError for a name that is no plain file name or a store that is not absolute.
+    """
+    if not _RECORD_NAME.match(name):
+        raise ValueError(f"{option}={name!r} may only hold letters, digits, _ and -")
+    if not os.path.isabs(store):
+        raise ValueError(f"store={store!r} must be an absolute path, for example \"{example}\"")
+    return os.path.join(store, f"{name}.yml")
 
 
 def read_text(path: str) -> t.Optional[str]:
