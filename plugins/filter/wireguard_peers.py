@@ -36,6 +36,11 @@ options:
     description: Seconds between keepalives; 0 for none.
     type: int
     default: 0
+  section:
+    description: The sections' name - C(Peer) for wg(8) and wg-quick, C(WireGuardPeer) for a systemd-networkd C(.netdev).
+    type: str
+    choices: [Peer, WireGuardPeer]
+    default: Peer
 """
 
 EXAMPLES = r"""
@@ -60,10 +65,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ffmesh.gateway.plugins.module_utils import _peers
 
 
-def wireguard_peers(public_keys, endpoints=None, port=51820, allowed_ips=None, exclude=None, persistent_keepalive=0):
+def wireguard_peers(public_keys, endpoints=None, port=51820, allowed_ips=None, exclude=None, persistent_keepalive=0, section="Peer"):
     try:
         table = _peers.peer_table(public_keys, endpoints, int(port))
-        return _peers.wireguard_peers(table, allowed_ips, exclude, int(persistent_keepalive))
+        return _peers.wireguard_peers(table, allowed_ips, exclude, int(persistent_keepalive), str(section))
     except (_peers.PeerError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"wireguard_peers: {exc}") from exc
 

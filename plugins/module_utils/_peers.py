@@ -126,15 +126,19 @@ def wireguard_peers(
     allowed_ips: t.Optional[t.Mapping[str, t.Any]] = None,
     exclude: t.Optional[str] = None,
     persistent_keepalive: int = 0,
+    section: str = "Peer",
 ) -> str:
-    """``[Peer]`` sections of a ``peer_table`` for wg(8) / wg-quick configuration, sorted by name."""
+    """``[Peer]`` sections of a ``peer_table`` for wg(8) / wg-quick configuration, sorted by name;
+    with ``section="WireGuardPeer"``, for a systemd-networkd ``.netdev`` (the same keys)."""
+    if section not in ("Peer", "WireGuardPeer"):
+        raise PeerError(f"section {section!r} is Peer (wg, wg-quick) or WireGuardPeer (systemd-networkd)")
     allowed_ips = allowed_ips or {}
     sections = []
     for name in sorted(peers):
         if name == exclude:
             continue
         peer = dict(peers[name], allowed_ips=allowed_ips.get(name), persistent_keepalive=persistent_keepalive)
-        lines = [f"# {name}", "[Peer]", f"PublicKey = {_public_key('wireguard', name, peer)}"]
+        lines = [f"# {name}", f"[{section}]", f"PublicKey = {_public_key('wireguard', name, peer)}"]
         allowed = peer.get("allowed_ips") or []
         for network in [allowed] if isinstance(allowed, str) else allowed:
             try:

@@ -12,7 +12,7 @@ description:
   - Creates the private key file of a mesh VPN daemon on the managed host if it does not exist
     and returns the public key. An existing valid key is kept, so a second run reports no change.
   - The private key never leaves the host and never appears in the module's output. The file is
-    written with mode C(0600) from its first byte and moved into place atomically.
+    written with mode C(0600) (C(0640) with O(group)) from its first byte and moved into place atomically.
   - WireGuard keys are X25519 keys of the Python library cryptography, tinc keys RSA keys of the
     same library. fastd's public key is derived in pure Python, since no maintained library
     produces fastd's format. They equal what C(fastd --show-key) and C(wg pubkey) derive from the
@@ -58,6 +58,12 @@ options:
     type: list
     elements: path
     default: []
+  group:
+    description:
+      - A group that may read the private key - the file is then owned by it with mode C(0640)
+        instead of C(0600). For a daemon that reads the key as its own user, such as
+        systemd-networkd (C(systemd-network)) with a WireGuard C(PrivateKeyFile=).
+    type: str
   force:
     description:
       - Replace the key even if a valid one exists (key rotation). Every peer needs the new
@@ -129,6 +135,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.ffmesh.gateway.plugins.module_utils import _files, _keys
 
 PRIVATE_MODE = 0o600
+GROUP_MODE = 0o640
 
 
 def _adopt(module: AnsibleModule, key_type: str) -> t.Optional[t.Tuple[str, str]]:
@@ -155,11 +162,14 @@ def main() -> None:
             "path": {"type": "path", "required": True},
             "size": {"type": "int", "default": _keys.TINC_KEY_SIZE},
             "adopt": {"type": "list", "elements": "path", "default": []},
+            "group": {"type": "str"},
             "force": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     key_type, path = module.params["type"], module.params["path"]
+    group = module.params["group"]
+    mode = GROUP_MODE if group else PRIVATE_MODE
     if key_type in ("wireguard", "tinc") and not _keys.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"))
     if key_type == "tinc" and module.params["size"] < 2048:
@@ -191,17 +201,19 @@ def main() -> None:
         result["adopted_from"], private = adopted
         result["public_key"] = _keys.public_key(key_type, private)
         if not module.check_mode:
-            _files.write_atomic(path, private, PRIVATE_MODE)
+            _files.write_atomic(path, private, mode)
     elif old_public is None or module.params["force"]:
         result["changed"] = True
         result["public_key"] = None
         if not module.check_mode:
             private, result["public_key"] = _keys.generate(key_type, module.params["size"])
-            _files.write_atomic(path, private, PRIVATE_MODE)
-    elif stat.S_IMODE(os.stat(path).st_mode) != PRIVATE_MODE:
+            _files.write_atomic(path, private, mode)
+    elif stat.S_IMODE(os.stat(path).st_mode) != mode:
         result["changed"] = True
         if not module.check_mode:
-            os.chmod(path, PRIVATE_MODE)
+            os.chmod(path, mode)
+    if group and os.path.exists(path):
+        result["changed"] = module.set_group_if_different(path, group, result["changed"])
     if module._diff:
         result["diff"] = {
             "before": f"public_key: {old_public}\n",

@@ -24,7 +24,7 @@ import typing as t
 PRIVATE_ASN_FIRST = 4_200_000_000
 PRIVATE_ASN_LAST = 4_294_967_294
 FIRST_INDEX = 1
-# Interface names are at most 15 characters; a host name is also a GRE interface's name.
+# A host name is also part of a GRE interface's name (tunnel_interface).
 _HOST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 # Bytes each encapsulation adds (RFC 8200 and WireGuard's message format):
@@ -34,6 +34,9 @@ WIREGUARD_OVERHEAD = {4: 20 + 8 + 16 + 16, 6: 40 + 8 + 16 + 16}
 GRE_OVERHEAD = {4: 20 + 4, 6: 40 + 4 + 8}
 # An IPv6 link (the GRE tunnels carry BGP over link-local IPv6) needs at least this MTU (RFC 8200).
 IPV6_MIN_MTU = 1280
+# Linux's interface names hold at most 15 characters (IFNAMSIZ less the terminating NUL).
+INTERFACE_NAME_MAX = 15
+TUNNEL_PREFIX = "gre-"
 
 
 class FabricError(ValueError):
@@ -167,3 +170,62 @@ def mtus(underlay_mtu: int, underlay: int = 6, gre: int = 4) -> dict[str, int]:
             f"({underlay_mtu} - {WIREGUARD_OVERHEAD[underlay]} WireGuard over IPv{underlay} - {GRE_OVERHEAD[gre]} GRE over IPv{gre}), "
             f"below IPv6's minimum of {IPV6_MIN_MTU}")
     return {"wireguard": wireguard, "gre": tunnel}
+
+
+def tunnel_interface(peer: str, index: int) -> str:
+    """The name of the GRE tunnel to ``peer`` (whose index is ``index``): ``gre-PEER`` when that
+    fits Linux's 15 characters, otherwise ``greINDEX-`` and the start of the peer's name.
+
+    The index keeps a shortened name unique, and neither form depends on the other nodes, so a
+    node that joins or leaves never renames another node's tunnel (which would drop its session).
+    """
+    name = TUNNEL_PREFIX + _check_name(peer)
+    if len(name) <= INTERFACE_NAME_MAX:
+        return name
+    prefix = f"gre{index}-"
+    if len(prefix) >= INTERFACE_NAME_MAX:
+        raise FabricError(f"index {index} is too large for an interface name")
+    return prefix + peer[: INTERFACE_NAME_MAX - len(prefix)]
+
+
+def link_local(index: int) -> str:
+    """The IPv6 link-local address a node has on each of its GRE tunnels: fe80:: and its index,
+    so both ends of a tunnel differ and each is known before the tunnel exists."""
+    return str(ipaddress.IPv6Address(f"fe80::{index:x}"))
+
+
+def peers(node: str, nodes: t.Collection[str], reflectors: t.Collection[str] = ()) -> list[str]:
+    """The nodes ``node`` has a WireGuard peer, a GRE tunnel and a BGP session with, by name.
+
+    Without reflectors, every other node (a full mesh: n - 1 sessions per node). With
+    reflectors, a reflector peers with every other node and any other node with the reflectors
+    alone, so a node has as many sessions as there are reflectors and the routes between two
+    nodes that do not peer pass through a reflector (eBGP passes them on).
+    """
+    names = set(nodes)
+    if node not in names:
+        raise FabricError(f"{node} is not a node of the fabric")
+    unknown = sorted(set(reflectors) - names)
+    if unknown:
+        raise FabricError(f"reflectors {', '.join(unknown)} are not nodes of the fabric")
+    if reflectors and node not in reflectors:
+        return sorted(set(reflectors))
+    return sorted(names - {node})
+
+
+def node_plan(node: str, numbers: t.Mapping[str, t.Mapping[str, t.Any]], reflectors: t.Collection[str] = ()) -> dict[str, t.Any]:
+    """What ``node`` configures: its own numbers (``node_numbers``) and, under ``peers``, one entry
+    per peer with the peer's numbers, the tunnel's interface and both ends' link-local addresses.
+
+    ``numbers`` maps every node's host name to its ``node_numbers``.
+    """
+    names = peers(node, numbers, reflectors)
+    own = dict(numbers[node])
+    own["reflector"] = node in reflectors
+    own["link_local"] = link_local(own["index"])
+    own["peers"] = [
+        dict(numbers[name], name=name, interface=tunnel_interface(name, numbers[name]["index"]),
+             link_local=link_local(numbers[name]["index"]))
+        for name in names
+    ]
+    return own

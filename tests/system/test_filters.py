@@ -16,6 +16,7 @@ EXPRESSIONS = {
     "image": "{{ 'fastd' | ffmesh.gateway.container_image('docker.io/library/debian:trixie') }}",
     "run": "{{ 'fastd -c %s' | ffmesh.gateway.container_command({'runtime': 'container', 'image': 'i:1'}, check_file='/c') }}",
     "mtus": "{{ '1500' | ffmesh.gateway.fabric_mtus(underlay=6, gre=4) }}",
+    "fabric": "{{ {'a': {'index': 1, 'asn': 4200000000}, 'b': {'index': 2, 'asn': 4200000001}} | ffmesh.gateway.fabric_plan('a') }}",
 }
 
 
@@ -38,6 +39,7 @@ def test_filter_values(playbook):
     assert facts["image"]["ref"].startswith("localhost/ffmesh-fastd:")
     assert facts["run"].startswith("/usr/bin/podman run --rm --network none") and facts["run"].endswith("i:1 fastd -c /c")
     assert facts["mtus"] == {"wireguard": 1420, "gre": 1396}
+    assert facts["fabric"]["peers"] == [{"index": 2, "asn": 4200000001, "name": "b", "interface": "gre-b", "link_local": "fe80::2"}]
 
 
 @pytest.mark.parametrize(
@@ -57,6 +59,7 @@ def test_filter_values(playbook):
          "container_command: engine 'lxc' must be one of podman, docker"),
         ("{{ 1400 | ffmesh.gateway.fabric_mtus(underlay=6, gre=6) }}",
          "fabric_mtus: an underlay MTU of 1400 leaves 1268 for the GRE tunnels (1400 - 80 WireGuard over IPv6 - 52 GRE over IPv6)"),
+        ("{{ {'a': {'index': 1}} | ffmesh.gateway.fabric_plan('a', ['r']) }}", "fabric_plan: reflectors r are not nodes of the fabric"),
     ],
 )
 def test_filter_errors_reach_the_user(playbook, expression, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import pathlib
 import re
@@ -51,6 +52,23 @@ def test_check_run_check_run(playbook, tmp_path, key_type):
     last = playbook(_keypair_play(keys, key_type, 1), LOCAL)
     assert last.changed == 0
     assert _public_keys(last) == _public_keys(first)
+
+
+def test_a_group_may_read_the_key_and_a_rerun_changes_nothing(playbook, tmp_path):
+    play = _keypair_play(tmp_path, "wireguard", 1)
+    play[0]["tasks"][0]["ffmesh.gateway.keypair"]["group"] = "daemon"
+    first = playbook(play, LOCAL)
+    assert first.failed == 0, first.stdout[-2000:]
+    key_file = tmp_path / "key0"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o640
+    assert key_file.stat().st_gid == grp.getgrnam("daemon").gr_gid
+    assert playbook(play, LOCAL).changed == 0
+    # A key made without the group gets it, and keeps its public key.
+    os.chmod(key_file, 0o600)
+    os.chown(key_file, -1, 0)
+    fixed = playbook(play, LOCAL)
+    assert fixed.changed == 1 and _public_keys(fixed) == _public_keys(first)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o640 and key_file.stat().st_gid == grp.getgrnam("daemon").gr_gid
 
 
 def test_fastd_show_key_agrees(playbook, tmp_path):

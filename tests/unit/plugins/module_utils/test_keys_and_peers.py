@@ -78,6 +78,13 @@ def test_wireguard_sections_bracket_ipv6_and_skip_self():
     assert text == f"# b\n[Peer]\nPublicKey = {other}\nAllowedIPs = 10.0.0.2/32, fd00::2/128\nEndpoint = [2001:db8::b]:51821\nPersistentKeepalive = 25\n"
 
 
+def test_wireguard_sections_for_systemd_networkd():
+    text = _peers.wireguard_peers(_peers.peer_table({"a": WG_PAIR[1]}, {"a": "192.0.2.1"}), section="WireGuardPeer")
+    assert text == f"# a\n[WireGuardPeer]\nPublicKey = {WG_PAIR[1]}\nEndpoint = 192.0.2.1:51820\n"
+    with pytest.raises(_peers.PeerError, match="section 'Interface' is Peer"):
+        _peers.wireguard_peers(_peers.peer_table({"a": WG_PAIR[1]}), section="Interface")
+
+
 def test_secrets_given_as_public_keys_are_not_echoed():
     secret = "b8cb3bf51de3d3c4182e461e3228d0386c10768a22da9c08e37379f3ca9fe54d"
     with pytest.raises(_peers.PeerError) as error:

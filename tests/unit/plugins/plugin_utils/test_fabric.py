@@ -11,9 +11,13 @@ from ansible_collections.ffmesh.gateway.plugins.plugin_utils._fabric import (
     PRIVATE_ASN_LAST,
     FabricError,
     allocate,
+    link_local,
     mtus,
     node_numbers,
+    node_plan,
+    peers,
     read_record,
+    tunnel_interface,
 )
 
 SETTINGS = {"loopback_ipv4": "10.255.0.0/24", "wireguard_ipv4": "10.254.0.0/24", "loopback_ipv6": "fd00:ff::/64"}
@@ -130,3 +134,65 @@ def test_the_mtus_are_the_underlays_less_each_header(underlay_mtu, underlay, gre
 def test_an_underlay_too_small_for_ipv6_on_the_tunnels_is_refused_with_the_arithmetic():
     with pytest.raises(FabricError, match=r"1400 leaves 1268 .*1400 - 80 WireGuard over IPv6 - 52 GRE over IPv6.*1280"):
         mtus(1400, 6, 6)
+
+
+def test_a_tunnel_is_named_after_its_peer_and_shortened_with_the_peers_index():
+    assert tunnel_interface("kvm2", 2) == "gre-kvm2"
+    assert tunnel_interface("berlin-dc1", 7) == "gre-berlin-dc1"
+    assert tunnel_interface("gw1.example.org", 12) == "gre12-gw1.examp"
+
+
+@given(st.lists(st.from_regex(r"\A[a-z0-9][a-z0-9.-]{0,30}\Z"), unique=True, min_size=1, max_size=30))
+def test_tunnel_names_fit_linux_are_unique_and_do_not_depend_on_the_other_nodes(hosts):
+    record = allocate(hosts)
+    names = [tunnel_interface(host, index) for host, index in record["nodes"].items()]
+    assert all(len(name) <= 15 for name in names)
+    assert len(set(names)) == len(names)
+    # One more node renames no tunnel.
+    grown = allocate(hosts + ["zz-a-node-with-a-long-name"], record)
+    assert [tunnel_interface(host, grown["nodes"][host]) for host in record["nodes"]] == names
+
+
+def test_link_local_addresses_carry_the_index():
+    assert link_local(1) == "fe80::1"
+    assert link_local(300) == "fe80::12c"
+
+
+def test_a_full_mesh_peers_with_every_other_node():
+    assert peers("b", ["a", "b", "c"]) == ["a", "c"]
+
+
+def test_with_reflectors_a_node_peers_with_them_and_they_with_everyone():
+    nodes = ["a", "b", "c", "d"]
+    assert peers("c", nodes, ["a", "b"]) == ["a", "b"]
+    assert peers("a", nodes, ["a", "b"]) == ["b", "c", "d"]
+
+
+@given(st.lists(st.from_regex(r"\A[a-z][a-z0-9]{0,6}\Z"), unique=True, min_size=2, max_size=20), st.data())
+def test_peering_is_mutual_and_every_node_reaches_every_other_in_two_hops_at_most(nodes, data):
+    reflectors = data.draw(st.lists(st.sampled_from(nodes), unique=True, max_size=3))
+    table = {node: set(peers(node, nodes, reflectors)) for node in nodes}
+    for node, theirs in table.items():
+        assert node not in theirs
+        assert all(node in table[peer] for peer in theirs)
+        reached = theirs | {far for peer in theirs for far in table[peer]}
+        assert reached | {node} == set(nodes)
+
+
+def test_peers_are_refused_for_unknown_nodes_or_reflectors():
+    with pytest.raises(FabricError, match="x is not a node"):
+        peers("x", ["a"])
+    with pytest.raises(FabricError, match="reflectors r are not nodes"):
+        peers("a", ["a", "b"], ["r"])
+
+
+def test_a_nodes_plan_holds_its_numbers_and_each_peers_tunnel():
+    numbers = {name: node_numbers(index, SETTINGS) for name, index in allocate(["kvm1", "kvm2", "kvm3"])["nodes"].items()}
+    plan = node_plan("kvm2", numbers)
+    assert plan["loopback_ipv4"] == "10.255.0.2"
+    assert plan["link_local"] == "fe80::2"
+    assert plan["reflector"] is False
+    assert [(peer["name"], peer["interface"], peer["link_local"], peer["wireguard_ipv4"], peer["asn"]) for peer in plan["peers"]] == [
+        ("kvm1", "gre-kvm1", "fe80::1", "10.254.0.1", PRIVATE_ASN_FIRST),
+        ("kvm3", "gre-kvm3", "fe80::3", "10.254.0.3", PRIVATE_ASN_FIRST + 2),
+    ]
