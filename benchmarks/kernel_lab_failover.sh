@@ -3,7 +3,8 @@
 # that must change nothing, and the failover of the client's traffic between the two gateways:
 # when the client's gateway loses its tunnels (to the first datagram through the other one),
 # when they come back (to the uplink check's "up"), and when that gateway stops entirely
-# (the longest silence the client sees). Prints the figures; the lab's log has the rest.
+# (the longest silence the client sees), and the routed fabric's BFD: from the stopped node's last
+# answer to the route change on each other fabric node. Prints the figures; the lab's log has the rest.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 state=${FFMESH_KERNEL_LAB_DIR:-$HOME/.cache/ffmesh-kernel-lab}
@@ -26,5 +27,7 @@ print(f"tunnels back: uplink check up after {restore['uplink_check_up_again_s']}
       f"longest silence meanwhile {restore['longest_silence_s']} s")
 print(f"{figures['gateway_cut_and_stopped']} stopped: longest silence {stop['longest_silence_s']} s "
       f"(through {stop['source_before']}, then {stop['source_after']})")
+print("fabric: the stopped node's route changed " + ", ".join(
+    f"on {node} {seconds} s after its last answer" for node, seconds in figures["fabric_withdrawal_s"].items()))
 PYTHON
 echo "log: $log"

@@ -15,6 +15,10 @@ respondd INTERFACE SECONDS [REQUEST [ADDRESS]]: asks every node on INTERFACE's l
 collector does (REQUEST, by default "GET nodeinfo statistics neighbours", to ff02::2:1001 port
 1001; or to one node's ADDRESS) and prints a JSON object of the answers of SECONDS by sender,
 inflated (raw deflate) for GET.
+withdrawal ADDRESS SECONDS: for SECONDS, pings ADDRESS every 20 ms and watches the routing
+table; prints as JSON when the last answer came and when the route to ADDRESS first changed
+(deleted, or replaced by a path through another node): for a node killed meanwhile, BFD's
+detection time as this node saw it.
 gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
 before and after it, as JSON.
 """
@@ -24,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import datetime
 import socket
+import subprocess
 import sys
 import time
 import zlib
@@ -152,5 +158,26 @@ def gaps(log: str, since: str) -> None:
     print(json.dumps(result))
 
 
+def withdrawal(address: str, seconds: str) -> None:
+    monitor = subprocess.Popen(["ip", "-ts", "monitor", "route"], stdout=subprocess.PIPE, text=True)
+    pinger = subprocess.Popen(["ping", "-D", "-n", "-i", "0.02", "-W", "1", address], stdout=subprocess.PIPE, text=True)
+    time.sleep(float(seconds))
+    for process in (monitor, pinger):
+        process.terminate()
+    # "[2026-12-07T03:58:05.353046] Deleted 10.255.0.1 nhid 22 via inet6 fe80::1 dev gre-kvm1 proto bgp metric 20"
+    changes = [(datetime.datetime.fromisoformat(line[1:line.index("]")]).timestamp(), " ".join(line.split()[1:]))
+               for line in monitor.communicate()[0].splitlines() if address in line.split()[1:3]]
+    # "[1796615911.123456] 64 bytes from 10.255.0.1: icmp_seq=1 ttl=64 time=3.1 ms"
+    replies = [float(line[1:line.index("]")]) for line in pinger.communicate()[0].splitlines() if " bytes from " in line]
+    result: dict = {"address": address, "replies": len(replies), "changes": [change for dummy, change in changes]}
+    if changes and replies:
+        changed_at = changes[0][0]
+        last = max((reply for reply in replies if reply <= changed_at), default=None)
+        result.update({"changed_at": changed_at, "last_reply_at": last,
+                       "detection_s": round(changed_at - last, 3) if last else None})
+    print(json.dumps(result))
+
+
 if __name__ == "__main__":
-    {"serve": serve, "connect": connect, "listen": listen, "send": send, "scan": scan, "gaps": gaps, "respondd": respondd}[sys.argv[1]](*sys.argv[2:])
+    {"serve": serve, "connect": connect, "listen": listen, "send": send, "scan": scan, "gaps": gaps, "respondd": respondd,
+     "withdrawal": withdrawal}[sys.argv[1]](*sys.argv[2:])
