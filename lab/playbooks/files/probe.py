@@ -26,9 +26,10 @@ before and after it, as JSON.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import errno
 import json
-import datetime
+import signal
 import socket
 import subprocess
 import sys
@@ -159,11 +160,14 @@ def gaps(log: str, since: str) -> None:
 
 
 def withdrawal(address: str, seconds: str) -> None:
-    monitor = subprocess.Popen(["ip", "-ts", "monitor", "route"], stdout=subprocess.PIPE, text=True)
-    pinger = subprocess.Popen(["ping", "-D", "-n", "-i", "0.02", "-W", "1", address], stdout=subprocess.PIPE, text=True)
+    # Line-buffered, and stopped with SIGINT: ping prints to a pipe in blocks, and SIGTERM would
+    # end it with the last block unwritten.
+    monitor = subprocess.Popen(["stdbuf", "-oL", "ip", "-ts", "monitor", "route"], stdout=subprocess.PIPE, text=True)
+    pinger = subprocess.Popen(["stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.02", "-W", "1", address],
+                              stdout=subprocess.PIPE, text=True)
     time.sleep(float(seconds))
     for process in (monitor, pinger):
-        process.terminate()
+        process.send_signal(signal.SIGINT)
     # "[2026-12-07T03:58:05.353046] Deleted 10.255.0.1 nhid 22 via inet6 fe80::1 dev gre-kvm1 proto bgp metric 20"
     changes = [(datetime.datetime.fromisoformat(line[1:line.index("]")]).timestamp(), " ".join(line.split()[1:]))
                for line in monitor.communicate()[0].splitlines() if address in line.split()[1:3]]
