@@ -15,8 +15,8 @@ respondd INTERFACE SECONDS [REQUEST [ADDRESS]]: asks every node on INTERFACE's l
 collector does (REQUEST, by default "GET nodeinfo statistics neighbours", to ff02::2:1001 port
 1001; or to one node's ADDRESS) and prints a JSON object of the answers of SECONDS by sender,
 inflated (raw deflate) for GET.
-withdrawal ADDRESS SECONDS: for SECONDS, pings ADDRESS every 20 ms and watches the routing
-table; prints as JSON when the last answer came and when the route to ADDRESS first changed
+withdrawal ADDRESS SECONDS: for SECONDS at most (3 s after the route's first change), pings
+ADDRESS every 20 ms and watches the routing table; prints as JSON when the last answer came and when the route to ADDRESS first changed
 (deleted, or replaced by a path through another node): for a node killed meanwhile, BFD's
 detection time as this node saw it.
 gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
@@ -29,10 +29,12 @@ import asyncio
 import datetime
 import errno
 import json
+import select
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -162,17 +164,33 @@ def gaps(log: str, since: str) -> None:
 def withdrawal(address: str, seconds: str) -> None:
     # Line-buffered, and stopped with SIGINT: ping prints to a pipe in blocks, and SIGTERM would
     # end it with the last block unwritten.
+    # ping's answers go to a file: fifty lines a second would fill a pipe nobody reads meanwhile.
+    answers = tempfile.TemporaryFile(mode="w+")
     monitor = subprocess.Popen(["stdbuf", "-oL", "ip", "-ts", "monitor", "route"], stdout=subprocess.PIPE, text=True)
-    pinger = subprocess.Popen(["stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.02", "-W", "1", address],
-                              stdout=subprocess.PIPE, text=True)
-    time.sleep(float(seconds))
+    pinger = subprocess.Popen(["stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.02", "-W", "1", address], stdout=answers, text=True)
+    # Until SECONDS have passed, or 3 s after the first change to ADDRESS's route (a second
+    # change, such as a path through another node withdrawn in turn, comes within them).
+    lines: list = []
+    end = time.monotonic() + float(seconds)
+    changed = False
+    while time.monotonic() < end:
+        if select.select([monitor.stdout], [], [], 0.5)[0]:
+            line = monitor.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if not changed and address in line.split()[1:3]:
+                changed, end = True, time.monotonic() + 3
     for process in (monitor, pinger):
         process.send_signal(signal.SIGINT)
+    lines += monitor.communicate()[0].splitlines()
+    pinger.wait()
+    answers.seek(0)
     # "[2026-12-07T03:58:05.353046] Deleted 10.255.0.1 nhid 22 via inet6 fe80::1 dev gre-kvm1 proto bgp metric 20"
     changes = [(datetime.datetime.fromisoformat(line[1:line.index("]")]).timestamp(), " ".join(line.split()[1:]))
-               for line in monitor.communicate()[0].splitlines() if address in line.split()[1:3]]
+               for line in lines if address in line.split()[1:3]]
     # "[1796615911.123456] 64 bytes from 10.255.0.1: icmp_seq=1 ttl=64 time=3.1 ms"
-    replies = [float(line[1:line.index("]")]) for line in pinger.communicate()[0].splitlines() if " bytes from " in line]
+    replies = [float(line[1:line.index("]")]) for line in answers if " bytes from " in line]
     result: dict = {"address": address, "replies": len(replies), "changes": [change for dummy, change in changes]}
     if changes and replies:
         changed_at = changes[0][0]
