@@ -16,6 +16,12 @@ description:
   - A tunnel is named C(gre-PEER) when that fits Linux's 15 characters, otherwise C(greINDEX-) and
     the start of the peer's name, so a node joining or leaving never renames another tunnel.
   - A node's link-local address on every tunnel is C(fe80::) and its index, in hexadecimal.
+  - With O(gathering) (seed 003), traffic from addresses in a gathered prefix leaves the fabric
+    through the prefix's node, wherever the address lives - the main table without its default
+    routes first, then a table (2000 and the node's index) whose default route is the tunnel to
+    that node. O(announce) lists the prefixes this node originates in BGP, each inside a gathered prefix.
+    Overlapping prefixes, an unknown node, a node without a tunnel to the gathering node, or an
+    announcement outside every gathered prefix are refused by name.
 positional: node, reflectors
 options:
   _input:
@@ -31,6 +37,16 @@ options:
     type: list
     elements: str
     default: []
+  gathering:
+    description: Gathered prefixes, each C({prefix, node}) - the node through which traffic from the prefix leaves the fabric.
+    type: list
+    elements: dict
+    default: []
+  announce:
+    description: Prefixes this node originates in BGP (addresses it holds), each inside a gathered prefix.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -38,6 +54,13 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     fabric: "{{ fabric_allocation.nodes | ffmesh.gateway.fabric_plan(inventory_hostname) }}"
   # fabric.peers[0]: {name: kvm2, interface: gre-kvm2, link_local: fe80::2, asn: 4200000001, ...}
+
+- name: The plan with a public range whose traffic leaves through berlin1
+  ansible.builtin.set_fact:
+    fabric: >-
+      {{ fabric_allocation.nodes | ffmesh.gateway.fabric_plan(inventory_hostname,
+           gathering=[{'prefix': '192.0.2.0/28', 'node': 'berlin1'}], announce=['192.0.2.5/32']) }}
+  # fabric.gathering.rules[0]: {prefix: 192.0.2.0/28, version: 4, node: berlin1, interface: gre-berlin1, table: 2001}
 """
 
 RETURN = r"""
@@ -70,6 +93,11 @@ _value:
       description: One entry per peer, sorted by name - the peer's numbers, C(name), C(interface) and C(link_local).
       type: list
       elements: dict
+    gathering:
+      description:
+        - C(prefixes) (every gathered prefix with its C(version) and C(node)), C(rules) (this node's - C(prefix),
+          C(version), C(node), C(interface), C(table)), C(announce) (C(prefix), C(version)) and C(rule_priority).
+      type: dict
 """
 
 from ansible.errors import AnsibleFilterError
@@ -77,9 +105,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils import _fabric
 
 
-def fabric_plan(numbers, node, reflectors=None):
+def fabric_plan(numbers, node, reflectors=None, gathering=None, announce=None):
     try:
-        return _fabric.node_plan(str(node), numbers, [str(name) for name in reflectors or []])
+        return _fabric.node_plan(str(node), numbers, [str(name) for name in reflectors or []],
+                                 list(gathering or []), [str(prefix) for prefix in announce or []])
     except (_fabric.FabricError, KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"fabric_plan: {exc}") from exc
 

@@ -37,6 +37,11 @@ IPV6_MIN_MTU = 1280
 # Linux's interface names hold at most 15 characters (IFNAMSIZ less the terminating NUL).
 INTERFACE_NAME_MAX = 15
 TUNNEL_PREFIX = "gre-"
+# Gathering (seed 003): the routing table that sends gathered sources to a node is this plus the
+# node's index (stable while the node is), and the two policy rules' priorities: first the main
+# table without its default routes, then that table.
+GATHERING_TABLE_BASE = 2000
+GATHERING_RULE_PRIORITY = 20000
 
 
 class FabricError(ValueError):
@@ -213,9 +218,65 @@ def peers(node: str, nodes: t.Collection[str], reflectors: t.Collection[str] = (
     return sorted(names - {node})
 
 
-def node_plan(node: str, numbers: t.Mapping[str, t.Mapping[str, t.Any]], reflectors: t.Collection[str] = ()) -> dict[str, t.Any]:
-    """What ``node`` configures: its own numbers (``node_numbers``) and, under ``peers``, one entry
-    per peer with the peer's numbers, the tunnel's interface and both ends' link-local addresses.
+def _network(value: t.Any, what: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(str(value))
+    except ValueError as exc:
+        raise FabricError(f"{what} {value!r} is not a network such as 192.0.2.0/28: {exc}") from None
+
+
+def gathering_plan(node: str, numbers: t.Mapping[str, t.Mapping[str, t.Any]], reflectors: t.Collection[str] = (),
+                   gathering: t.Sequence[t.Mapping[str, t.Any]] = (), announce: t.Sequence[str] = ()) -> dict[str, t.Any]:
+    """Seed 003's gathering: traffic from an address in a gathered prefix leaves the fabric through
+    one chosen node, whichever node the address lives on (a public range routed to one site,
+    say). ``gathering`` lists ``{prefix, node}``; ``announce`` the prefixes this node originates in
+    BGP (the addresses it holds), each inside a gathered prefix, so answers find their way back.
+
+    On every other node, two policy rules for each prefix: the main table without its default
+    routes (the fabric's and local routes still win), then a table whose default route is the
+    tunnel to the gathering node. So that node must be a peer (a full mesh, or a reflector).
+    Returns ``prefixes`` (every gathered prefix: BGP takes and gives addresses inside them),
+    ``rules`` (this node's) and ``announce``.
+    """
+    prefixes: list[dict[str, t.Any]] = []
+    for entry in gathering:
+        if not isinstance(entry, t.Mapping) or set(entry) != {"prefix", "node"}:
+            raise FabricError(f"a gathering entry is {{prefix, node}}, not {entry!r}")
+        network = _network(entry["prefix"], "gathering prefix")
+        if entry["node"] not in numbers:
+            raise FabricError(f"gathering {network} at {entry['node']!r}: not a node of the fabric")
+        overlapping = [other["prefix"] for other in prefixes if network.version == other["version"] and network.overlaps(other["network"])]
+        if overlapping:
+            raise FabricError(f"gathering prefix {network} overlaps {', '.join(map(str, overlapping))}")
+        prefixes.append({"prefix": str(network), "version": network.version, "node": entry["node"], "network": network})
+    own_peers = peers(node, numbers, reflectors)
+    rules = []
+    for prefix in prefixes:
+        target = prefix["node"]
+        if target == node:
+            continue
+        if target not in own_peers:
+            raise FabricError(f"gathering {prefix['prefix']} at {target}: {node} has no tunnel to it; with reflectors, gather at a reflector")
+        index = numbers[target]["index"]
+        rules.append({"prefix": prefix["prefix"], "version": prefix["version"], "node": target,
+                      "interface": tunnel_interface(target, index), "table": GATHERING_TABLE_BASE + index})
+    if any(prefix["version"] == 6 for prefix in prefixes) and "loopback_ipv6" not in numbers[node]:
+        raise FabricError("gathering IPv6 prefixes needs the fabric's IPv6 (fabric_loopback_ipv6): BGP carries IPv6 only with it")
+    announced = []
+    for value in announce:
+        network = _network(value, "announced prefix")
+        if not any(network.version == prefix["version"] and network.subnet_of(prefix["network"]) for prefix in prefixes):
+            raise FabricError(f"{node} announces {network}, which lies in no gathered prefix: BGP takes only loopbacks and gathered addresses")
+        announced.append({"prefix": str(network), "version": network.version})
+    return {"prefixes": [{key: value for key, value in prefix.items() if key != "network"} for prefix in prefixes],
+            "rules": rules, "announce": announced, "rule_priority": GATHERING_RULE_PRIORITY}
+
+
+def node_plan(node: str, numbers: t.Mapping[str, t.Mapping[str, t.Any]], reflectors: t.Collection[str] = (),
+              gathering: t.Sequence[t.Mapping[str, t.Any]] = (), announce: t.Sequence[str] = ()) -> dict[str, t.Any]:
+    """What ``node`` configures: its own numbers (``node_numbers``), under ``peers`` one entry per
+    peer with the peer's numbers, the tunnel's interface and both ends' link-local addresses, and
+    under ``gathering`` its part of the gathered prefixes (:func:`gathering_plan`).
 
     ``numbers`` maps every node's host name to its ``node_numbers``.
     """
@@ -228,4 +289,5 @@ def node_plan(node: str, numbers: t.Mapping[str, t.Mapping[str, t.Any]], reflect
              link_local=link_local(numbers[name]["index"]))
         for name in names
     ]
+    own["gathering"] = gathering_plan(node, numbers, reflectors, gathering, announce)
     return own

@@ -144,18 +144,22 @@ def _labels(labels: t.Mapping[str, str]) -> str:
     return "{" + ",".join(f'{key}="{_escape(value)}"' for key, value in sorted(labels.items())) + "}" if labels else ""
 
 
-def render(samples: t.Iterable[Sample]) -> str:
-    """Prometheus' text format (0.0.4): each metric's HELP and TYPE once, then its samples."""
+def render(samples: t.Iterable[Sample], metrics: t.Mapping[str, tuple[str, str]] | None = None) -> str:
+    """Prometheus' text format (0.0.4): each metric's HELP and TYPE once, then its samples.
+    ``metrics`` is the exporter's table of metrics (name -> type, help), in the order to write;
+    the gateway's (:data:`METRICS`) unless given.
+    """
+    metrics = METRICS if metrics is None else metrics
     by_name: dict[str, list[Sample]] = {}
     for sample in samples:
-        if sample[0] not in METRICS:
+        if sample[0] not in metrics:
             raise ValueError(f"{sample[0]} is not one of the exporter's metrics")
         by_name.setdefault(sample[0], []).append(sample)
     lines = []
-    for name in METRICS:
+    for name in metrics:
         if name not in by_name:
             continue
-        kind, text = METRICS[name]
+        kind, text = metrics[name]
         lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
         lines += [f"{name}{_labels(labels)} {_value(value)}" for _name, labels, value in by_name[name]]
     return "\n".join(lines) + "\n" if lines else ""

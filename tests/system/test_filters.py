@@ -60,6 +60,8 @@ def test_filter_values(playbook):
         ("{{ 1400 | ffmesh.gateway.fabric_mtus(underlay=6, gre=6) }}",
          "fabric_mtus: an underlay MTU of 1400 leaves 1268 for the GRE tunnels (1400 - 80 WireGuard over IPv6 - 52 GRE over IPv6)"),
         ("{{ {'a': {'index': 1}} | ffmesh.gateway.fabric_plan('a', ['r']) }}", "fabric_plan: reflectors r are not nodes of the fabric"),
+        ("{{ {'a': {'index': 1}} | ffmesh.gateway.fabric_plan('a', announce=['192.0.2.1/32']) }}",
+         "fabric_plan: a announces 192.0.2.1/32, which lies in no gathered prefix"),
     ],
 )
 def test_filter_errors_reach_the_user(playbook, expression, message):

@@ -1,8 +1,8 @@
 """What the collection gives a community's monitoring (monitoring/): the alert rules, checked
 and run by Prometheus' own promtool (each alert fires on the series the exporter writes, only
-after its ``for``, and not for the gateway that is fine), and the Grafana dashboard, read by
-Grafana's own models (grafana-foundation-sdk), with every query checked by promtool and every
-metric one that a gateway exports."""
+after its ``for``, and not for the gateway that is fine), and the Grafana dashboards (the
+gateways', the fabric's), read by Grafana's own models (grafana-foundation-sdk), with every
+query checked by promtool and every metric one that an exporter of the collection exports."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 
+import pytest
 import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.plugins import register_default_plugins
@@ -19,10 +20,12 @@ from harness import ROOT
 
 MONITORING = ROOT / "monitoring"
 RULES = MONITORING / "ffmesh-alerts.yml"
-DASHBOARD = MONITORING / "ffmesh-dashboard.json"
+DASHBOARDS = {"gateways": MONITORING / "ffmesh-dashboard.json", "fabric": MONITORING / "ffmesh-fabric-dashboard.json"}
 RULE_TESTS = ROOT / "tests" / "system" / "prometheus" / "ffmesh-alerts.test.yml"
-# What the gateways export: the exporter's metrics (_metrics.METRICS) and the peer limit's.
-EXPORTED = set(re.findall(r'^    "(ffmesh_[a-z_]+)": \(', (ROOT / "plugins" / "plugin_utils" / "_metrics.py").read_text(), re.M)) | set(
+# What the exporters export: the gateway's (_metrics.METRICS), the fabric's (_fabric_metrics.METRICS)
+# and the peer limit's.
+EXPORTED = {name for module in ("_metrics.py", "_fabric_metrics.py")
+            for name in re.findall(r'^    "(ffmesh_[a-z_]+)": \(', (ROOT / "plugins" / "plugin_utils" / module).read_text(), re.M)} | set(
     re.findall(r"# TYPE (ffmesh_[a-z_]+) ", (ROOT / "roles" / "fastd_limit" / "files" / "ffmesh_fastd_limit.py").read_text()))
 # The daemons' own metrics that the dashboard shows. The labs ask Prometheus for each: the
 # recursor's and the node exporter's in molecule's gateway lab (lab/playbooks/files/lab_prometheus.py),
@@ -36,8 +39,8 @@ def _promtool(*args: str, cwd=RULE_TESTS.parent) -> subprocess.CompletedProcess:
     return subprocess.run(["promtool", *args], capture_output=True, text=True, check=False, cwd=cwd)
 
 
-def _expressions() -> list[str]:
-    dashboard = json.loads(DASHBOARD.read_text())
+def _expressions(dashboard_name: str) -> list[str]:
+    dashboard = json.loads(DASHBOARDS[dashboard_name].read_text())
     return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
 
 
@@ -68,24 +71,29 @@ def test_each_alert_fires_when_it_should_and_not_before(require):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_dashboard_is_what_grafanas_models_read():
+@pytest.mark.parametrize("dashboard_name", DASHBOARDS)
+def test_the_dashboard_is_what_grafanas_models_read(dashboard_name):
     # The models drop what Grafana's schema does not have, at every level and per panel type
     # (a misspelt option, a panel key Grafana ignores): all that was written must come back.
     register_default_plugins()
-    written = json.loads(DASHBOARD.read_text())
+    written = json.loads(DASHBOARDS[dashboard_name].read_text())
     read = json.loads(JSONEncoder(sort_keys=True).encode(Dashboard.from_json(written)))
     assert _missing(written, read) == []
-    broken = json.loads(DASHBOARD.read_text())
+    broken = json.loads(DASHBOARDS[dashboard_name].read_text())
     broken["panels"][0]["options"]["colourMode"] = "value"
-    assert _missing(broken, json.loads(JSONEncoder().encode(Dashboard.from_json(broken)))) == [".panels[0].options.colourMode"]
+    broken["panels"][0]["targets"][0]["instnat"] = True
+    assert _missing(broken, json.loads(JSONEncoder().encode(Dashboard.from_json(broken)))) == [
+        ".panels[0].targets[0].instnat", ".panels[0].options.colourMode"]
 
 
-def test_the_dashboards_queries_parse_and_the_dashboard_and_alerts_ask_only_for_exported_metrics(require, tmp_path):
+@pytest.mark.parametrize("dashboard_name", DASHBOARDS)
+def test_the_dashboards_queries_parse_and_the_dashboard_and_alerts_ask_only_for_exported_metrics(require, tmp_path, dashboard_name):
     require("promtool")
-    expressions = _expressions()
+    expressions = _expressions(dashboard_name)
     used = set(re.findall(METRIC_NAME, " ".join(expressions) + RULES.read_text()))
     assert used and used <= EXPORTED | DAEMONS_OWN, f"not exported: {sorted(used - EXPORTED - DAEMONS_OWN)}"
-    assert DAEMONS_OWN <= used
+    if dashboard_name == "gateways":
+        assert DAEMONS_OWN <= used
     # promtool parses PromQL in rule files: each query as a recording rule, the variable as Grafana fills it.
     rules = {"groups": [{"name": "dashboard", "rules": [
         {"record": f"dashboard:query_{number}", "expr": expr.replace("$instance", ".*")} for number, expr in enumerate(expressions)]}]}

@@ -12,10 +12,8 @@ kept between scrapes: a daemon that stops answering shows at the next one.
 from __future__ import annotations
 
 import http.client
-import http.server
 import json
 import os
-import socket
 import sys
 import time
 import typing as t
@@ -25,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics  # noqa: E402  pylint: disable=wrong-import-position
+import _metrics_http  # noqa: E402  pylint: disable=wrong-import-position
 
-IP_FREEBIND = 15  # bind the mesh address before the bridge has it (a boot)
 REQUIRED = ("listen", "port", "sockets", "lease_file", "pool", "uplink_state", "recursor_metrics")
 # Every fastd instance and the recursor are asked at once, each given this long: a scrape takes
 # as long as the slowest, well within Prometheus' default timeout (10 s), however many
@@ -88,33 +86,6 @@ def collect(config: dict[str, t.Any]) -> str:
     return _metrics.render(samples + _metrics.recursor_samples(recursor)) + _metrics.relayed(recursor or "")
 
 
-def serve(config: dict[str, t.Any]) -> http.server.ThreadingHTTPServer:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            if self.path != "/metrics":
-                self.send_error(404)
-                return
-            body = collect(config).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: t.Any) -> None:
-            pass
-
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-        address_family = socket.AF_INET6 if ":" in config["listen"] else socket.AF_INET
-
-        def server_bind(self) -> None:
-            self.socket.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
-            super().server_bind()
-
-    return Server((config["listen"], config["port"]), Handler)
-
-
 def main(argv: t.Sequence[str]) -> int:
     if len(argv) == 3 and argv[1] == "--check":
         load_config(argv[2])
@@ -122,7 +93,8 @@ def main(argv: t.Sequence[str]) -> int:
     if len(argv) != 2:
         print(f"usage: {argv[0]} [--check] CONFIG.json", file=sys.stderr)
         return 2
-    server = serve(load_config(argv[1]))
+    config = load_config(argv[1])
+    server = _metrics_http.serve(config["listen"], config["port"], {"/metrics": lambda: (collect(config), _metrics_http.METRICS_TYPE)})
     server.serve_forever()
     return 0
 

@@ -18,7 +18,6 @@ import http.client
 import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,9 +28,9 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
+import _metrics_http  # noqa: E402  pylint: disable=wrong-import-position
 import _peer_limit  # noqa: E402  pylint: disable=wrong-import-position
 
-IP_FREEBIND = 15  # bind the mesh address before the bridge has it (a boot)
 REQUIRED = ("listen", "port", "sockets", "gateways", "configured_gateways", "buffer", "ports", "table",
             "interval", "second", "state_file")
 
@@ -157,34 +156,12 @@ def write_state(path: str, content: dict[str, t.Any]) -> None:
 
 
 def serve(limiter: Limiter) -> http.server.ThreadingHTTPServer:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            if self.path == "/status":
-                with limiter.lock:
-                    body, kind = json.dumps(limiter.status).encode(), "application/json"
-            elif self.path == "/metrics":
-                body, kind = limiter.metrics().encode(), "text/plain; version=0.0.4"
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def status() -> tuple[str, str]:
+        with limiter.lock:
+            return json.dumps(limiter.status), _metrics_http.JSON_TYPE
 
-        def log_message(self, *args: t.Any) -> None:
-            pass
-
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-        address_family = socket.AF_INET6 if ":" in limiter.config["listen"] else socket.AF_INET
-
-        def server_bind(self) -> None:
-            self.socket.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
-            super().server_bind()
-
-    server = Server((limiter.config["listen"], limiter.config["port"]), Handler)
+    pages = {"/status": status, "/metrics": lambda: (limiter.metrics(), _metrics_http.METRICS_TYPE)}
+    server = _metrics_http.serve(limiter.config["listen"], limiter.config["port"], pages)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from ansible_collections.ffmesh.gateway.plugins.plugin_utils._fabric import (
     PRIVATE_ASN_FIRST,
     PRIVATE_ASN_LAST,
+    GATHERING_TABLE_BASE,
     FabricError,
     allocate,
+    gathering_plan,
     link_local,
     mtus,
     node_numbers,
@@ -196,3 +198,46 @@ def test_a_nodes_plan_holds_its_numbers_and_each_peers_tunnel():
         ("kvm1", "gre-kvm1", "fe80::1", "10.254.0.1", PRIVATE_ASN_FIRST),
         ("kvm3", "gre-kvm3", "fe80::3", "10.254.0.3", PRIVATE_ASN_FIRST + 2),
     ]
+
+
+def _numbers(hosts=("kvm1", "kvm2", "kvm3"), settings=None):
+    return {name: node_numbers(index, settings or SETTINGS) for name, index in allocate(hosts)["nodes"].items()}
+
+
+GATHERING = [{"prefix": "192.0.2.0/28", "node": "kvm3"}, {"prefix": "2001:db8:ff::/64", "node": "kvm3"}]
+
+
+def test_gathering_sends_other_nodes_traffic_to_the_gathering_node_over_its_tunnel():
+    plan = gathering_plan("kvm1", _numbers(), gathering=GATHERING, announce=["192.0.2.1/32", "2001:db8:ff::1/128"])
+    assert plan["rules"] == [
+        {"prefix": "192.0.2.0/28", "version": 4, "node": "kvm3", "interface": "gre-kvm3", "table": GATHERING_TABLE_BASE + 3},
+        {"prefix": "2001:db8:ff::/64", "version": 6, "node": "kvm3", "interface": "gre-kvm3", "table": GATHERING_TABLE_BASE + 3},
+    ]
+    assert plan["announce"] == [{"prefix": "192.0.2.1/32", "version": 4}, {"prefix": "2001:db8:ff::1/128", "version": 6}]
+    assert [prefix["prefix"] for prefix in plan["prefixes"]] == ["192.0.2.0/28", "2001:db8:ff::/64"]
+    # The gathering node itself routes by its main table; its plan carries the prefixes for BGP.
+    assert gathering_plan("kvm3", _numbers(), gathering=GATHERING)["rules"] == []
+    assert node_plan("kvm2", _numbers(), gathering=GATHERING)["gathering"]["rules"][0]["interface"] == "gre-kvm3"
+    # With reflectors, at a reflector: every node has a tunnel to it.
+    assert len(gathering_plan("kvm1", _numbers(), ["kvm3"], GATHERING)["rules"]) == 2
+
+
+@pytest.mark.parametrize(("node", "reflectors", "gathering", "announce", "message"), [
+    ("kvm1", (), [{"prefix": "192.0.2.0/28", "node": "kvm9"}], [], "not a node of the fabric"),
+    ("kvm1", (), [{"prefix": "192.0.2.0/33", "node": "kvm3"}], [], "not a network"),
+    ("kvm1", (), [{"prefix": "192.0.2.1/28", "node": "kvm3"}], [], "not a network"),
+    ("kvm1", (), [{"prefix": "192.0.2.0/28"}], [], "is {prefix, node}"),
+    ("kvm1", (), [{"prefix": "192.0.2.0/24", "node": "kvm3"}, {"prefix": "192.0.2.16/28", "node": "kvm2"}], [], "overlaps 192.0.2.0/24"),
+    ("kvm1", ["kvm2"], [{"prefix": "192.0.2.0/28", "node": "kvm3"}], [], "kvm1 has no tunnel to it"),
+    ("kvm1", (), [{"prefix": "192.0.2.0/28", "node": "kvm3"}], ["192.0.2.16/32"], "lies in no gathered prefix"),
+    ("kvm1", (), [], ["10.255.0.1/32"], "lies in no gathered prefix"),
+])
+def test_gathering_that_cannot_work_is_refused_by_name(node, reflectors, gathering, announce, message):
+    with pytest.raises(FabricError, match=message):
+        gathering_plan(node, _numbers(), reflectors, gathering, announce)
+
+
+def test_gathering_ipv6_needs_the_fabrics_ipv6():
+    numbers = _numbers(settings={key: value for key, value in SETTINGS.items() if key != "loopback_ipv6"})
+    with pytest.raises(FabricError, match="fabric_loopback_ipv6"):
+        gathering_plan("kvm1", numbers, gathering=GATHERING[1:])

@@ -1,0 +1,102 @@
+# Copyright: ffmesh.gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ffmesh-fabric-exporter: a fabric node's peers, tunnels and BGP/BFD sessions for Prometheus,
+on the node's fabric loopback only.
+
+At every scrape of ``/metrics`` it asks FRR (through the host's vtysh, which enters the FRR
+machine), WireGuard and the kernel, all at once with a time limit each, and answers in
+Prometheus' text format. The rules are the collection's ``_fabric_metrics``, installed beside
+this file with ``_metrics`` and ``_metrics_http``. Nothing is kept between scrapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _fabric_metrics  # noqa: E402  pylint: disable=wrong-import-position
+import _metrics  # noqa: E402  pylint: disable=wrong-import-position
+import _metrics_http  # noqa: E402  pylint: disable=wrong-import-position
+
+REQUIRED = ("listen", "port", "node", "loopback", "peers", "public_keys", "bfd", "vtysh", "wireguard_interface")
+# Well within Prometheus' default scrape timeout (10 s): a hanging FRR shows as
+# ffmesh_fabric_frr_up 0, not as a lost scrape.
+SOURCE_TIMEOUT = 4
+
+
+def load_config(path: str) -> dict[str, t.Any]:
+    with open(path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    missing = [key for key in REQUIRED if key not in config]
+    if missing:
+        raise ValueError(f"{path}: missing {', '.join(missing)}")
+    for peer in config["peers"]:
+        if not all(isinstance(peer.get(key), str) and peer[key] for key in ("name", "interface")):
+            raise ValueError(f"{path}: a peer needs a name and an interface: {peer!r}")
+        if peer["name"] not in config["public_keys"]:
+            raise ValueError(f"{path}: no WireGuard public key for the peer {peer['name']}")
+    return config
+
+
+def run(*command: str) -> str | None:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=SOURCE_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def vtysh_json(vtysh: str, command: str) -> t.Any:
+    answer = run(vtysh, "-c", command)
+    try:
+        return None if answer is None else json.loads(answer)
+    except ValueError:
+        return None
+
+
+def interface_flags() -> dict[str, int]:
+    flags = {}
+    for name in os.listdir("/sys/class/net"):
+        try:
+            with open(f"/sys/class/net/{name}/flags", encoding="ascii") as handle:
+                flags[name] = int(handle.read(), 16)
+        except (OSError, ValueError):
+            continue
+    return flags
+
+
+def collect(config: dict[str, t.Any]) -> str:
+    peers, wireguard = config["peers"], config["wireguard_interface"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        neighbors = pool.submit(vtysh_json, config["vtysh"], "show bgp neighbors json")
+        bfd = pool.submit(vtysh_json, config["vtysh"], "show bfd peers json") if config["bfd"] else None
+        handshakes = pool.submit(run, "wg", "show", wireguard, "latest-handshakes")
+        transfer = pool.submit(run, "wg", "show", wireguard, "transfer")
+    bgp = _fabric_metrics.bgp_samples(config["node"], peers, neighbors.result())
+    samples = (_fabric_metrics.node_samples(config["node"], config["loopback"], bgp) + bgp
+               + (_fabric_metrics.bfd_samples(peers, bfd.result()) if bfd else [])
+               + _fabric_metrics.tunnel_samples(peers, interface_flags())
+               + _fabric_metrics.wireguard_samples(config["public_keys"], handshakes.result() or "", transfer.result() or ""))
+    return _metrics.render(samples, _fabric_metrics.METRICS)
+
+
+def main(argv: t.Sequence[str]) -> int:
+    if len(argv) == 3 and argv[1] == "--check":
+        load_config(argv[2])
+        return 0
+    if len(argv) != 2:
+        print(f"usage: {argv[0]} [--check] CONFIG.json", file=sys.stderr)
+        return 2
+    config = load_config(argv[1])
+    pages = {"/metrics": lambda: (collect(config), _metrics_http.METRICS_TYPE)}
+    _metrics_http.serve(config["listen"], config["port"], pages).serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
