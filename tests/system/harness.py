@@ -163,7 +163,7 @@ class FastdLimitLab:
     DAEMON = ROOT / "roles" / "fastd_limit" / "files" / "ffmesh_fastd_limit.py"
     EXPORTER = ROOT / "roles" / "exporter" / "files" / "ffmesh_exporter.py"
     # What the daemons import from beside themselves, as the roles install them.
-    MODULES = [ROOT / "plugins" / "plugin_utils" / name for name in ("_peer_limit.py", "_fastd_status.py", "_metrics.py", "_metrics_http.py")]
+    MODULES = [ROOT / "plugins" / "plugin_utils" / name for name in ("_peer_limit.py", "_fastd_status.py", "_metrics.py", "_metrics_http.py", "_daemon.py")]
     FASTD_PORT, LIMIT_PORT, EXPORTER_PORT, MTU = 10000, 9471, 9472, 1406
 
     def __init__(self, gateways: int, workdir: pathlib.Path | None = None) -> None:

@@ -16,7 +16,7 @@ import pytest
 from harness import ROOT, _in, make_netns, remove_netns, wait_for
 
 DAEMON = ROOT / "roles" / "fabric_exporter" / "files" / "ffmesh_fabric_exporter.py"
-MODULES = [ROOT / "plugins" / "plugin_utils" / name for name in ("_fabric_metrics.py", "_metrics.py", "_metrics_http.py")]
+MODULES = [ROOT / "plugins" / "plugin_utils" / name for name in ("_fabric_metrics.py", "_metrics.py", "_metrics_http.py", "_daemon.py")]
 CONFIG = {
     "listen": "10.255.0.1", "port": 9473, "node": "kvm1", "loopback": "10.255.0.1",
     "peers": [{"name": "kvm2", "interface": "gre-kvm2"}, {"name": "kvm3", "interface": "gre-kvm3"}],

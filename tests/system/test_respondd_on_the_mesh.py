@@ -47,6 +47,7 @@ def fixture_mesh(tmp_path):
             wait_for(f"link-local address of {interface}", lambda n=netns, i=interface: _link_local_ready(n, i), timeout=30)
         shutil.copy(DAEMON, tmp_path)
         shutil.copy(PROTOCOL, tmp_path)
+        shutil.copy(ROOT / "plugins" / "plugin_utils" / "_daemon.py", tmp_path)
         (tmp_path / "fastd-limit.json").write_text(json.dumps({"established": 3}))
         config = {
             "hostname": "gw1", "site_code": "fflab", "domain_code": "", "release": "ffmesh.gateway", "model": "Freifunk gateway",

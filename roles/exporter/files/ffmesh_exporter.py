@@ -21,6 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _daemon  # noqa: E402  pylint: disable=wrong-import-position
 import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics_http  # noqa: E402  pylint: disable=wrong-import-position
@@ -33,11 +34,7 @@ SOURCE_TIMEOUT = 3
 
 
 def load_config(path: str) -> dict[str, t.Any]:
-    with open(path, encoding="utf-8") as handle:
-        config = json.load(handle)
-    missing = [key for key in REQUIRED if key not in config]
-    if missing:
-        raise ValueError(f"{path}: missing {', '.join(missing)}")
+    config = _daemon.read_config(path, REQUIRED)
     _metrics.pool_size(config["pool"]["start"], config["pool"]["end"])
     return config
 
@@ -86,18 +83,9 @@ def collect(config: dict[str, t.Any]) -> str:
     return _metrics.render(samples + _metrics.recursor_samples(recursor)) + _metrics.relayed(recursor or "")
 
 
-def main(argv: t.Sequence[str]) -> int:
-    if len(argv) == 3 and argv[1] == "--check":
-        load_config(argv[2])
-        return 0
-    if len(argv) != 2:
-        print(f"usage: {argv[0]} [--check] CONFIG.json", file=sys.stderr)
-        return 2
-    config = load_config(argv[1])
-    server = _metrics_http.serve(config["listen"], config["port"], {"/metrics": lambda: (collect(config), _metrics_http.METRICS_TYPE)})
-    server.serve_forever()
-    return 0
+def run(config: dict[str, t.Any]) -> None:
+    _metrics_http.serve(config["listen"], config["port"], {"/metrics": lambda: (collect(config), _metrics_http.METRICS_TYPE)}).serve_forever()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(_daemon.main(sys.argv, load_config, run))

@@ -19,6 +19,7 @@ import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _daemon  # noqa: E402  pylint: disable=wrong-import-position
 import _fabric_metrics  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics_http  # noqa: E402  pylint: disable=wrong-import-position
@@ -30,11 +31,7 @@ SOURCE_TIMEOUT = 4
 
 
 def load_config(path: str) -> dict[str, t.Any]:
-    with open(path, encoding="utf-8") as handle:
-        config = json.load(handle)
-    missing = [key for key in REQUIRED if key not in config]
-    if missing:
-        raise ValueError(f"{path}: missing {', '.join(missing)}")
+    config = _daemon.read_config(path, REQUIRED)
     for peer in config["peers"]:
         if not all(isinstance(peer.get(key), str) and peer[key] for key in ("name", "interface")):
             raise ValueError(f"{path}: a peer needs a name and an interface: {peer!r}")
@@ -43,7 +40,7 @@ def load_config(path: str) -> dict[str, t.Any]:
     return config
 
 
-def run(*command: str) -> str | None:
+def output_of(*command: str) -> str | None:
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=SOURCE_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired):
@@ -52,7 +49,7 @@ def run(*command: str) -> str | None:
 
 
 def vtysh_json(vtysh: str, command: str) -> t.Any:
-    answer = run(vtysh, "-c", command)
+    answer = output_of(vtysh, "-c", command)
     try:
         return None if answer is None else json.loads(answer)
     except ValueError:
@@ -75,8 +72,8 @@ def collect(config: dict[str, t.Any]) -> str:
     with ThreadPoolExecutor(max_workers=4) as pool:
         neighbors = pool.submit(vtysh_json, config["vtysh"], "show bgp neighbors json")
         bfd = pool.submit(vtysh_json, config["vtysh"], "show bfd peers json") if config["bfd"] else None
-        handshakes = pool.submit(run, "wg", "show", wireguard, "latest-handshakes")
-        transfer = pool.submit(run, "wg", "show", wireguard, "transfer")
+        handshakes = pool.submit(output_of, "wg", "show", wireguard, "latest-handshakes")
+        transfer = pool.submit(output_of, "wg", "show", wireguard, "transfer")
     bgp = _fabric_metrics.bgp_samples(config["node"], peers, neighbors.result())
     samples = (_fabric_metrics.node_samples(config["node"], config["loopback"], bgp) + bgp
                + (_fabric_metrics.bfd_samples(peers, bfd.result()) if bfd else [])
@@ -85,18 +82,10 @@ def collect(config: dict[str, t.Any]) -> str:
     return _metrics.render(samples, _fabric_metrics.METRICS)
 
 
-def main(argv: t.Sequence[str]) -> int:
-    if len(argv) == 3 and argv[1] == "--check":
-        load_config(argv[2])
-        return 0
-    if len(argv) != 2:
-        print(f"usage: {argv[0]} [--check] CONFIG.json", file=sys.stderr)
-        return 2
-    config = load_config(argv[1])
+def run(config: dict[str, t.Any]) -> None:
     pages = {"/metrics": lambda: (collect(config), _metrics_http.METRICS_TYPE)}
     _metrics_http.serve(config["listen"], config["port"], pages).serve_forever()
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(_daemon.main(sys.argv, load_config, run))

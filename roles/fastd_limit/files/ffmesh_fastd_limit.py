@@ -27,6 +27,7 @@ import typing as t
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _daemon  # noqa: E402  pylint: disable=wrong-import-position
 import _fastd_status  # noqa: E402  pylint: disable=wrong-import-position
 import _metrics_http  # noqa: E402  pylint: disable=wrong-import-position
 import _peer_limit  # noqa: E402  pylint: disable=wrong-import-position
@@ -36,11 +37,7 @@ REQUIRED = ("listen", "port", "sockets", "gateways", "configured_gateways", "buf
 
 
 def load_config(path: str) -> dict[str, t.Any]:
-    with open(path, encoding="utf-8") as handle:
-        config = json.load(handle)
-    missing = [key for key in REQUIRED if key not in config]
-    if missing:
-        raise ValueError(f"{path}: missing {', '.join(missing)}")
+    config = _daemon.read_config(path, REQUIRED)
     if not 0 <= config["second"] < config["interval"]:
         raise ValueError(f"{path}: second {config['second']} is not within the interval {config['interval']}")
     _peer_limit.gate(0, {name: None for name in config["gateways"]}, config["configured_gateways"], config["buffer"],
@@ -166,14 +163,7 @@ def serve(limiter: Limiter) -> http.server.ThreadingHTTPServer:
     return server
 
 
-def main(argv: t.Sequence[str]) -> int:
-    if len(argv) == 3 and argv[1] == "--check":
-        load_config(argv[2])
-        return 0
-    if len(argv) != 2:
-        print(f"usage: {argv[0]} [--check] CONFIG.json", file=sys.stderr)
-        return 2
-    config = load_config(argv[1])
+def run(config: dict[str, t.Any]) -> None:
     limiter = Limiter(config)
     serve(limiter)
     interval, second = config["interval"], config["second"]
@@ -187,4 +177,4 @@ def main(argv: t.Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(_daemon.main(sys.argv, load_config, run))

@@ -21,17 +21,14 @@ import subprocess
 import sys
 import typing as t
 
+import _daemon  # pylint: disable=import-error
 import _respondd  # pylint: disable=import-error
 
 REQUIRED = ("hostname", "site_code", "release", "bridge", "mesh_interface", "batman", "routing_algorithm", "port")
 
 
 def load_config(path: str) -> dict[str, t.Any]:
-    with open(path, encoding="utf-8") as handle:
-        config = json.load(handle)
-    missing = [key for key in REQUIRED if key not in config]
-    if missing:
-        raise ValueError(f"{path}: missing {', '.join(missing)}")
+    config = _daemon.read_config(path, REQUIRED)
     if not isinstance(config["port"], int) or not 0 < config["port"] < 65536:
         raise ValueError(f"{path}: port {config['port']!r} is not a UDP port")
     if not config["hostname"] or not config["site_code"]:
@@ -157,16 +154,5 @@ def serve(config: dict[str, t.Any]) -> None:
                 print(f"{sender[0]}: answer not sent: {exc}", file=sys.stderr, flush=True)
 
 
-def main(argv: t.Sequence[str]) -> int:
-    if len(argv) == 3 and argv[1] == "--check":
-        load_config(argv[2])
-        return 0
-    if len(argv) != 2:
-        print(f"usage: {argv[0]} [--check] CONFIG.json", file=sys.stderr)
-        return 2
-    serve(load_config(argv[1]))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(_daemon.main(sys.argv, load_config, serve))
