@@ -18,6 +18,7 @@ The exporter installs this file and ``_metrics`` (its ``render``) beside itself.
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 METRICS = {
@@ -44,6 +45,23 @@ class Peer(t.TypedDict):
 
     name: str
     interface: str
+
+
+def json_documents(text: str | None, count: int) -> list[t.Any] | None:
+    """The ``count`` JSON documents of one vtysh run with as many ``-c`` commands (vtysh writes
+    them one after the other); None when vtysh did not answer or answered otherwise."""
+    if text is None:
+        return None
+    decoder, documents, position = json.JSONDecoder(), [], 0
+    try:
+        while len(documents) < count:
+            while position < len(text) and text[position].isspace():
+                position += 1
+            document, position = decoder.raw_decode(text, position)
+            documents.append(document)
+    except ValueError:
+        return None
+    return documents if not text[position:].strip() else None
 
 
 def edge_labels(node: str, peer: str) -> dict[str, str]:

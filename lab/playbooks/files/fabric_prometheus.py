@@ -1,5 +1,6 @@
 # Asks the kernel lab's Prometheus (kernel_lab_fabric_monitoring.yml) what it scraped from the
-# fabric exporters: waits until every target has been scraped and is up, then prints, as JSON,
+# fabric exporters: waits until every target is up and the node graph shows every session
+# established (a scrape may come before FRR's sessions do), at most TIMEOUT_SECONDS, then prints, as JSON,
 # the targets and the rows of the dashboard's node graph queries (nodes and edges), each row
 # with its labels and value, as Grafana's table format gives them to the node graph.
 # Usage: fabric_prometheus.py BASE_URL TARGETS TIMEOUT_SECONDS NODES_QUERY EDGES_QUERY
@@ -30,7 +31,8 @@ while time.monotonic() < deadline:
         report = {"targets": [{"node": target["labels"].get("node"), "health": target["health"], "error": target["lastError"]}
                               for target in targets],
                   "nodes": rows(sys.argv[4]), "edges": rows(sys.argv[5])}
-        if len(targets) == expected and all(target["health"] == "up" for target in targets):
+        if (len(targets) == expected and all(target["health"] == "up" for target in targets)
+                and len(report["nodes"]) == expected and all(edge["value"] == 1 for edge in report["edges"])):
             break
     except OSError as error:
         report = {"error": str(error)}

@@ -85,3 +85,12 @@ def test_rendered_with_the_fabric_metrics_table():
         'ffmesh_fabric_bfd_session_up{interface="gre-kvm2",peer="kvm2"} 1',
         'ffmesh_fabric_bfd_session_up{interface="gre-kvm3",peer="kvm3"} 0',
     ]
+
+
+def test_one_vtysh_run_answers_each_command_in_turn():
+    answer = '{\n  "gre-kvm2": {"bgpState": "Established"}\n}\n[\n  {"interface": "gre-kvm2", "status": "up"}\n]\n'
+    assert _fabric_metrics.json_documents(answer, 2) == [{"gre-kvm2": {"bgpState": "Established"}}, [{"interface": "gre-kvm2", "status": "up"}]]
+    assert _fabric_metrics.json_documents("{}\n", 1) == [{}]
+    # Silence, an error line, a document short or one too many: none of it is FRR's answer.
+    for broken in (None, "% Unknown command\n", "{}\n", '{}\n[]\n{"x": 1}\n'):
+        assert _fabric_metrics.json_documents(broken, 2) is None
