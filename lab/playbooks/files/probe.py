@@ -166,8 +166,10 @@ def withdrawal(address: str, seconds: str) -> None:
     # end it with the last block unwritten.
     # ping's answers go to a file: fifty lines a second would fill a pipe nobody reads meanwhile.
     answers = tempfile.TemporaryFile(mode="w+")
+    route = subprocess.run(["ip", "route", "get", address], capture_output=True, text=True, check=False)
     monitor = subprocess.Popen(["stdbuf", "-oL", "ip", "-ts", "monitor", "route"], stdout=subprocess.PIPE, text=True)
-    pinger = subprocess.Popen(["stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.02", "-W", "1", address], stdout=answers, text=True)
+    pinger = subprocess.Popen(["stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.02", "-W", "1", address], stdout=answers,
+                              stderr=subprocess.STDOUT, text=True)
     # Until SECONDS have passed, or 3 s after the first change to ADDRESS's route (a second
     # change, such as a path through another node withdrawn in turn, comes within them).
     lines: list = []
@@ -190,8 +192,13 @@ def withdrawal(address: str, seconds: str) -> None:
     changes = [(datetime.datetime.fromisoformat(line[1:line.index("]")]).timestamp(), " ".join(line.split()[1:]))
                for line in lines if address in line.split()[1:3]]
     # "[1796615911.123456] 64 bytes from 10.255.0.1: icmp_seq=1 ttl=64 time=3.1 ms"
-    replies = [float(line[1:line.index("]")]) for line in answers if " bytes from " in line]
-    result: dict = {"address": address, "replies": len(replies), "changes": [change for dummy, change in changes]}
+    said = answers.read().splitlines()
+    replies = [float(line[1:line.index("]")]) for line in said if " bytes from " in line]
+    result: dict = {"address": address, "route": " ".join((route.stdout or route.stderr).split()), "replies": len(replies),
+                    "changes": [change for dummy, change in changes]}
+    if not replies:
+        # Why none came: ping's errors and its summary ("N packets transmitted, 0 received").
+        result["ping"] = [line for line in said if " bytes from " not in line][-6:]
     if changes and replies:
         changed_at = changes[0][0]
         last = max((reply for reply in replies if reply <= changed_at), default=None)
