@@ -15,8 +15,8 @@ respondd INTERFACE SECONDS [REQUEST [ADDRESS]]: asks every node on INTERFACE's l
 collector does (REQUEST, by default "GET nodeinfo statistics neighbours", to ff02::2:1001 port
 1001; or to one node's ADDRESS) and prints a JSON object of the answers of SECONDS by sender,
 inflated (raw deflate) for GET.
-withdrawal ADDRESS SECONDS: for SECONDS at most (3 s after the route's first change), pings
-ADDRESS every 20 ms and watches the routing table; prints as JSON when the last answer came and when the route to ADDRESS first changed
+withdrawal ADDRESS SECONDS READY: once ADDRESS answers (the file READY then exists), for SECONDS at
+most (3 s after the route's first change), pings ADDRESS every 20 ms and watches the routing table; prints as JSON when the last answer came and when the route to ADDRESS first changed
 (deleted, or replaced by a path through another node): for a node killed meanwhile, BFD's
 detection time as this node saw it.
 gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
@@ -29,6 +29,7 @@ import asyncio
 import datetime
 import errno
 import json
+import pathlib
 import select
 import signal
 import socket
@@ -161,7 +162,14 @@ def gaps(log: str, since: str) -> None:
     print(json.dumps(result))
 
 
-def withdrawal(address: str, seconds: str) -> None:
+def withdrawal(address: str, seconds: str, ready: str) -> None:
+    # Watching starts once ADDRESS answers, and READY (a file) says so: under emulation a watch
+    # started by Ansible may begin seconds late, and one begun after the kill measures nothing.
+    deadline = time.monotonic() + 60
+    while subprocess.run(["ping", "-c", "1", "-W", "1", address], capture_output=True, check=False).returncode:
+        if time.monotonic() > deadline:
+            print(json.dumps({"address": address, "error": "no answer in 60 s before the watch"}))
+            return
     # Line-buffered, and stopped with SIGINT: ping prints to a pipe in blocks, and SIGTERM would
     # end it with the last block unwritten.
     # ping's answers go to a file: fifty lines a second would fill a pipe nobody reads meanwhile.
@@ -170,6 +178,7 @@ def withdrawal(address: str, seconds: str) -> None:
     monitor = subprocess.Popen(["stdbuf", "-oL", "ip", "-ts", "monitor", "route"], stdout=subprocess.PIPE, text=True)
     pinger = subprocess.Popen(["stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.02", "-W", "1", address], stdout=answers,
                               stderr=subprocess.STDOUT, text=True)
+    pathlib.Path(ready).touch()
     # Until SECONDS have passed, or 3 s after the first change to ADDRESS's route (a second
     # change, such as a path through another node withdrawn in turn, comes within them).
     lines: list = []
