@@ -16,7 +16,8 @@ collector does (REQUEST, by default "GET nodeinfo statistics neighbours", to ff0
 1001; or to one node's ADDRESS) and prints a JSON object of the answers of SECONDS by sender,
 inflated (raw deflate) for GET.
 withdrawal ADDRESS SECONDS READY: once ADDRESS answers (the file READY then exists), for SECONDS at
-most (3 s after the route's first change), pings ADDRESS every 20 ms and watches the routing table; prints as JSON when the last answer came and when the route to ADDRESS first changed
+most (3 s after the route's first change), pings ADDRESS every 20 ms and watches the routing
+table; prints as JSON when the last answer came and when the route to ADDRESS first changed
 (deleted, or replaced by a path through another node): for a node killed meanwhile, BFD's
 detection time as this node saw it.
 gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
