@@ -171,6 +171,8 @@ def withdrawal(address: str, seconds: str, ready: str) -> None:
         if time.monotonic() > deadline:
             print(json.dumps({"address": address, "error": "no answer in 60 s before the watch"}))
             return
+        # ping returns at once when there is no route: no busy loop meanwhile.
+        time.sleep(0.5)
     # Line-buffered, and stopped with SIGINT: ping prints to a pipe in blocks, and SIGTERM would
     # end it with the last block unwritten.
     # ping's answers go to a file: fifty lines a second would fill a pipe nobody reads meanwhile.
