@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures the kernel lab (lab/scripts/kernel-lab test): VM boot, deploy and verify, the routed
-# fabric from nothing, a fourth fabric node joining and leaving (FFMESH_KERNEL_LAB_FOURTH=1), the re-run that must change
+# fabric from nothing, a fourth fabric node joining and leaving, the re-run that must change
 # nothing, and the failover of the client's traffic between the two gateways:
 # when the client's gateway loses its tunnels (to the first datagram through the other one),
 # when they come back (to the uplink check's "up"), and when that gateway stops entirely

@@ -20,6 +20,9 @@ most (3 s after the route's first change), pings ADDRESS every 20 ms and watches
 table; prints as JSON when the last answer came and when the route to ADDRESS first changed
 (deleted, or replaced by a path through another node): for a node killed meanwhile, BFD's
 detection time as this node saw it.
+sessions: FRR's BGP sessions on this fabric node as JSON: bgpd's process number, and per session its
+state and how many times it was established (a session that went down and up counts two; a bgpd
+started anew counts from 1 again, with another process number).
 gaps LOG SINCE: from listen's lines, the longest silence after the time SINCE, with the sources
 before and after it, as JSON.
 """
@@ -163,6 +166,13 @@ def gaps(log: str, since: str) -> None:
     print(json.dumps(result))
 
 
+def sessions() -> None:
+    neighbors = json.loads(subprocess.run(["vtysh", "-c", "show bgp neighbors json"], capture_output=True, check=True).stdout)
+    bgpd = subprocess.run(["ffmesh-frr", "cat", "/run/frr/bgpd.pid"], capture_output=True, check=True, text=True).stdout
+    print(json.dumps({"bgpd": int(bgpd), "states": {name: peer["bgpState"] for name, peer in neighbors.items()},
+                      "connections": {name: peer["connectionsEstablished"] for name, peer in neighbors.items()}}))
+
+
 def withdrawal(address: str, seconds: str, ready: str) -> None:
     # Watching starts once ADDRESS answers, and READY (a file) says so: under emulation a watch
     # started by Ansible may begin seconds late, and one begun after the kill measures nothing.
@@ -221,4 +231,4 @@ def withdrawal(address: str, seconds: str, ready: str) -> None:
 
 if __name__ == "__main__":
     {"serve": serve, "connect": connect, "listen": listen, "send": send, "scan": scan, "gaps": gaps, "respondd": respondd,
-     "withdrawal": withdrawal}[sys.argv[1]](*sys.argv[2:])
+     "sessions": sessions, "withdrawal": withdrawal}[sys.argv[1]](*sys.argv[2:])
