@@ -312,3 +312,104 @@ class FastdLimitLab:
             self.stop(key)
         for netns in self.netns.values():
             remove_netns(netns)
+
+
+class FabricLab:
+    """Fabric nodes as network namespaces, running FRR's zebra, bgpd and bfdd (Debian's package)
+    with the frr.conf the frr_nspawn role renders, checked with ``vtysh --dryrun`` as the role
+    checks it. This kernel has no GRE, WireGuard or dummy interfaces: a veth pair named as the
+    two tunnels stands in for each pair of nodes, and the loopback addresses sit on ``lo``."""
+
+    ROLE = ROOT / "roles" / "frr_nspawn"
+    FRR = pathlib.Path("/usr/lib/frr")
+    # What the kernel lab's inventory uses: only inside these namespaces.
+    SETTINGS = {"fabric_loopback_ipv4": "10.255.0.0/24", "fabric_loopback_ipv6": "fd00:255::/64", "fabric_wireguard_ipv4": "10.254.0.0/24"}
+
+    def __init__(self, nodes: tuple[str, ...] = ("fra", "ber", "dus"), **settings) -> None:
+        self.workdir = pathlib.Path(tempfile.mkdtemp(prefix="ffmesh-fabric-"))
+        self.nodes = nodes
+        self.netns: dict[str, str] = {}
+        self.plans = self._render(dict(self.SETTINGS, **settings))
+        for name in nodes:
+            self.netns[name] = make_netns(f"fab-{name}")
+            plan = self.plans[name]
+            _in(None, "ip", "-n", self.netns[name], "addr", "add", f"{plan['loopback_ipv4']}/32", "dev", "lo")
+            _in(None, "ip", "-n", self.netns[name], "addr", "add", f"{plan['loopback_ipv6']}/128", "dev", "lo")
+            _in(self.netns[name], "sysctl", "-q", "-w", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+        for number, name in enumerate(nodes):
+            for peer in nodes[number + 1:]:
+                here, there = self.interface(name, peer), self.interface(peer, name)
+                _in(None, "ip", "link", "add", here, "netns", self.netns[name], "type", "veth", "peer", "name", there, "netns", self.netns[peer])
+                _in(None, "ip", "-n", self.netns[name], "link", "set", here, "up")
+                _in(None, "ip", "-n", self.netns[peer], "link", "set", there, "up")
+        port = settings.get("fabric_bgp_port", 179)
+        for name, netns in self.netns.items():
+            # -N: each node's sockets and pid files in /run/frr/NETNS, where vtysh -N finds them.
+            run = pathlib.Path("/run/frr") / netns
+            run.mkdir(parents=True)
+            shutil.chown(run, "frr", "frr")
+            for daemon, options in (("zebra", []), ("bgpd", ["-p", str(port)]), ("bfdd", [])):
+                _in(netns, str(self.FRR / daemon), "-N", netns, "-d", "-f", "/dev/null", "-A", "127.0.0.1", *options)
+            _in(None, "vtysh", "-N", netns, "-f", str(self.workdir / f"{name}.conf"))
+
+    def _render(self, settings: dict) -> dict:
+        """Allocate the nodes' numbers and render each node's frr.conf as playbooks/fabric.yml and the role do."""
+        inventory = {"fabric": {"hosts": {name: {"ansible_connection": "local"} for name in self.nodes}}}
+        play = [{
+            "name": "render", "hosts": "fabric", "gather_facts": False,
+            "vars_files": [str(self.ROLE / "defaults" / "main.yml")],
+            "tasks": [
+                {"name": "allocate", "run_once": True, "register": "fabric_allocation",
+                 "ffmesh.gateway.fabric_allocation": {
+                     "store": str(self.workdir / "fabric"), "fabric": "fabric", "hosts": "{{ groups['fabric'] }}",
+                     "loopback_ipv4": "{{ fabric_loopback_ipv4 }}", "loopback_ipv6": "{{ fabric_loopback_ipv6 }}",
+                     "wireguard_ipv4": "{{ fabric_wireguard_ipv4 }}"}},
+                {"name": "plan", "ansible.builtin.set_fact": {
+                    "fabric_plan": "{{ fabric_allocation.nodes | ffmesh.gateway.fabric_plan(inventory_hostname, []) }}"}},
+                {"name": "frr.conf", "ansible.builtin.template": {
+                    "src": str(self.ROLE / "templates" / "frr.conf.j2"), "dest": str(self.workdir) + "/{{ inventory_hostname }}.conf",
+                    "mode": "0644", "validate": "vtysh --dryrun -f %s"}},
+            ],
+        }]
+        # Above the role's defaults, which the play reads as vars_files.
+        run = run_playbook(play, inventory, self.workdir, "-e", json.dumps(settings))
+        if run.failed:
+            raise RuntimeError(f"rendering frr.conf failed: {run.stdout[-3000:]} {run.stderr[-2000:]}")
+        return {name: result["ansible_facts"]["fabric_plan"] for name, result in run.results("plan").items()}
+
+    def interface(self, node: str, toward: str) -> str:
+        """The tunnel from one node toward another, as the plan names it."""
+        return next(entry["interface"] for entry in self.plans[node]["peers"] if entry["name"] == toward)
+
+    def vtysh(self, name: str, command: str) -> dict | list:
+        return json.loads(_in(None, "vtysh", "-N", self.netns[name], "-c", command).stdout)
+
+    def routes(self, name: str, version: int = 4) -> list:
+        return json.loads(_in(None, "ip", f"-{version}", "-n", self.netns[name], "-json", "route", "show", "proto", "bgp").stdout)
+
+    def up(self) -> bool:
+        """Every BGP session Established and every BFD session up, on every node."""
+        for name in self.nodes:
+            neighbors = self.vtysh(name, "show bgp neighbors json")
+            peers = self.vtysh(name, "show bfd peers json")
+            if [peer.get("bgpState") for peer in neighbors.values()] != ["Established"] * (len(self.nodes) - 1):
+                return False
+            if [peer["status"] for peer in peers] != ["up"] * (len(self.nodes) - 1):
+                return False
+        return True
+
+    def silence(self, name: str, silent: bool = True) -> None:
+        """Drop (or let through again) everything the node sends and receives, its links up: a
+        node that stopped answering, as a killed one does, for BFD to find."""
+        if silent:
+            _in(self.netns[name], "nft", "-f", "-", input=(
+                "table inet silenced {\n chain input { type filter hook input priority -500; policy drop; }\n"
+                " chain output { type filter hook output priority -500; policy drop; }\n}\n"))
+        else:
+            _in(self.netns[name], "nft", "delete", "table", "inet", "silenced")
+
+    def close(self) -> None:
+        for netns in self.netns.values():
+            remove_netns(netns)
+            shutil.rmtree(pathlib.Path("/run/frr") / netns, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)

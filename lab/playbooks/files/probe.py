@@ -184,7 +184,9 @@ def withdrawal(address: str, seconds: str, ready: str) -> None:
         # ping returns at once when there is no route: no busy loop meanwhile.
         time.sleep(0.5)
     # Line-buffered, and stopped with SIGINT: ping prints to a pipe in blocks, and SIGTERM would
-    # end it with the last block unwritten.
+    # end it with the last block unwritten. Started in a shell's background, this probe ignores
+    # SIGINT, and its children would too (ip monitor would run on).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # ping's answers go to a file: fifty lines a second would fill a pipe nobody reads meanwhile.
     answers = tempfile.TemporaryFile(mode="w+")
     route = subprocess.run(["ip", "route", "get", address], capture_output=True, text=True, check=False)
