@@ -49,8 +49,11 @@ def test_a_node_that_stops_answering_is_withdrawn_by_bfd_and_comes_back(fabric):
     silent, others = fabric.nodes[-1], fabric.nodes[:-1]
     loopbacks = {fabric.plans[silent]["loopback_ipv4"], fabric.plans[silent]["loopback_ipv6"]}
 
+    def routed(name: str) -> set[str]:
+        return {route["dst"] for route in fabric.routes(name, 4) + fabric.routes(name, 6)}
+
     def withdrawn() -> bool:
-        return all(not loopbacks & {route["dst"] for route in fabric.routes(name, 4) + fabric.routes(name, 6)} for name in others)
+        return all(not loopbacks & routed(name) for name in others)
 
     fabric.silence(silent)
     wait_for(f"{silent}'s loopbacks withdrawn on {others}", withdrawn, 30, 0.1)
@@ -65,4 +68,4 @@ def test_a_node_that_stops_answering_is_withdrawn_by_bfd_and_comes_back(fabric):
     fabric.silence(silent, False)
     wait_for("the silent node's sessions up again", fabric.up, 60)
     wait_for(f"{silent}'s loopbacks routed again on {others}",
-             lambda: all(loopbacks <= {route["dst"] for route in fabric.routes(name, 4) + fabric.routes(name, 6)} for name in others), 30)
+             lambda: all(loopbacks <= routed(name) for name in others), 30)
